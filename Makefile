@@ -1,0 +1,79 @@
+# Work dashboard. `make run` and `make test` are all a developer needs; the rest are helpers.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# bun (from npm), Reflex's cache dir and friends, all inside the project.
+FRONTEND_ENV = eval "$$(bash scripts/frontend.sh env)"
+COMPOSE ?= docker compose
+m ?= change
+
+.PHONY: help install run serve test tloc lint fmt migrate revision seed build up down logs shell chromium clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(VENV)/bin/uv pip sync --quiet -p $(PY) requirements.lock
+	bash scripts/frontend.sh install
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv, install Python packages and bun (from npm)
+
+run: install ## start PostgreSQL, Redis, S3 and the app at http://localhost:8000 with demo data
+	@$(FRONTEND_ENV) && exec $(PY) scripts/serve.py run
+
+serve: ## production entry point (Docker): migrate and serve, no demo data, no install
+	@$(FRONTEND_ENV) && exec $(PY) scripts/serve.py run --no-seed
+
+chromium: ## the browser for the e2e tests (Debian's chromium)
+	@command -v chromium >/dev/null || test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser tests need Chromium: run 'sudo apt-get install chromium' (Debian/Ubuntu) and retry."; exit 1; fi; }
+
+test: install chromium ## the whole suite (unit, integration, e2e) against real servers it starts itself
+	@mkdir -p reports
+	@$(FRONTEND_ENV) && ENV=test $(PY) -m pytest
+
+tloc: install ## quick local run: unit and integration tests, no browser
+	@mkdir -p reports
+	ENV=test $(PY) -m pytest -m "not e2e"
+
+lint: install ## ruff, mypy, import contracts, hadolint, compose file check
+	bash scripts/lint.sh
+
+fmt: install ## format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+migrate: install ## apply migrations (ENV=production make migrate in production)
+	$(PY) scripts/serve.py migrate
+
+revision: install ## autogenerate a migration: make revision m="add invoices index"
+	$(PY) scripts/serve.py revision -m "$(m)"
+
+seed: install ## load the demo data (refused in production)
+	$(PY) scripts/serve.py seed
+
+build: ## docker: build the images
+	$(COMPOSE) build
+
+up: ## docker: start the stack in the background
+	$(COMPOSE) up -d
+
+down: ## docker: stop the stack
+	$(COMPOSE) down
+
+logs: ## docker: follow the logs
+	$(COMPOSE) logs -f --tail=200
+
+shell: ## docker: a shell in the app container
+	$(COMPOSE) exec app bash
+
+clean: ## remove build output and reports (keeps .data)
+	rm -rf .web reports .pytest_cache .mypy_cache .ruff_cache

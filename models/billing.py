@@ -1,0 +1,178 @@
+"""Plans (the operator's catalogue), subscriptions, trials, invoices, line items and payments.
+
+Money is stored as integer minor units (cents, kopecks) beside an ISO-4217 currency code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.base import (
+    BillingInterval,
+    InvoiceStatus,
+    PaymentMethod,
+    PaymentStatus,
+    SubscriptionStatus,
+    TrialStatus,
+    pg_enum,
+    tz_column,
+    uuid_pk,
+)
+from models.work import company_fk_column
+
+CURRENCY_CHECK = "currency ~ '^[A-Z]{3}$'"
+
+
+def plan_fk_column(*, nullable: bool = False) -> sa.Column[uuid.UUID]:
+    # A plan that anything points to cannot be deleted: retire it with is_active = false.
+    return sa.Column(sa.Uuid, sa.ForeignKey("plans.id", ondelete="RESTRICT"), nullable=nullable, index=True)
+
+
+class Plan(SQLModel, table=True):
+    __tablename__ = "plans"
+    __table_args__ = (
+        sa.CheckConstraint(CURRENCY_CHECK, name="currency_iso"),
+        sa.CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        sa.CheckConstraint("max_seats > 0 AND max_projects > 0 AND max_storage_mb > 0", name="limits_positive"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    code: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=100)
+    price_minor: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    currency: str = Field(default="USD", max_length=3)
+    interval: BillingInterval = pg_enum(BillingInterval, "billing_interval", default=BillingInterval.MONTH)
+    max_seats: int
+    max_projects: int
+    max_storage_mb: int
+    trial_days: int = Field(default=14, sa_column_kwargs={"server_default": "14"})
+    is_active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+    updated_at: datetime = tz_column(nullable=False, server_now=True, onupdate=True)
+
+
+class Subscription(SQLModel, table=True):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "id"),
+        # At most one subscription per company that is still alive.
+        sa.Index(
+            "uq_subscriptions_one_live_per_company",
+            "company_id",
+            unique=True,
+            postgresql_where=sa.text("status NOT IN ('canceled', 'incomplete_expired')"),
+        ),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID = Field(sa_column=company_fk_column())
+    plan_id: uuid.UUID = Field(sa_column=plan_fk_column())
+    status: SubscriptionStatus = pg_enum(SubscriptionStatus, "subscription_status", default=SubscriptionStatus.ACTIVE)
+    current_period_start: datetime = tz_column(nullable=False)
+    current_period_end: datetime = tz_column(nullable=False)
+    cancel_at_period_end: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    canceled_at: datetime | None = tz_column()
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+    updated_at: datetime = tz_column(nullable=False, server_now=True, onupdate=True)
+
+
+class Trial(SQLModel, table=True):
+    """The free trial a company gets at sign-up (one per company)."""
+
+    __tablename__ = "trials"
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    plan_id: uuid.UUID = Field(sa_column=plan_fk_column())
+    status: TrialStatus = pg_enum(TrialStatus, "trial_status", default=TrialStatus.ACTIVE)
+    started_at: datetime = tz_column(nullable=False, server_now=True)
+    ends_at: datetime = tz_column(nullable=False)
+    converted_at: datetime | None = tz_column()
+
+
+class Invoice(SQLModel, table=True):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "id"),
+        sa.UniqueConstraint("company_id", "number"),
+        sa.ForeignKeyConstraint(
+            ["company_id", "subscription_id"],
+            ["subscriptions.company_id", "subscriptions.id"],
+            ondelete="SET NULL (subscription_id)",
+        ),
+        sa.CheckConstraint(CURRENCY_CHECK, name="currency_iso"),
+        sa.CheckConstraint("subtotal_minor >= 0 AND tax_minor >= 0 AND total_minor = subtotal_minor + tax_minor", name="totals_add_up"),
+        sa.Index("ix_invoices_company_status", "company_id", "status", "issued_at"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID = Field(sa_column=company_fk_column())
+    subscription_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid, nullable=True))
+    plan_id: uuid.UUID | None = Field(default=None, sa_column=plan_fk_column(nullable=True))
+    number: str = Field(max_length=40)
+    status: InvoiceStatus = pg_enum(InvoiceStatus, "invoice_status", default=InvoiceStatus.DRAFT)
+    currency: str = Field(default="USD", max_length=3)
+    subtotal_minor: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0"))
+    tax_minor: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0"))
+    total_minor: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0"))
+    bill_to_name: str = Field(max_length=200)
+    period_start: datetime | None = tz_column()
+    period_end: datetime | None = tz_column()
+    issued_at: datetime | None = tz_column()
+    due_at: datetime | None = tz_column()
+    paid_at: datetime | None = tz_column()
+    voided_at: datetime | None = tz_column()
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+    updated_at: datetime = tz_column(nullable=False, server_now=True, onupdate=True)
+
+
+class InvoiceLineItem(SQLModel, table=True):
+    __tablename__ = "invoice_line_items"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["company_id", "invoice_id"], ["invoices.company_id", "invoices.id"], ondelete="CASCADE"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("amount_minor = quantity * unit_price_minor", name="amount_adds_up"),
+        sa.Index("ix_invoice_line_items_invoice", "company_id", "invoice_id"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID = Field(sa_column=company_fk_column())
+    invoice_id: uuid.UUID
+    description: str = Field(max_length=300)
+    quantity: int = Field(default=1)
+    unit_price_minor: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    amount_minor: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+
+
+class Payment(SQLModel, table=True):
+    """A payment against an invoice. Deleting an invoice that has payments is refused (NO ACTION);
+    deleting the whole company removes both in one statement."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["company_id", "invoice_id"], ["invoices.company_id", "invoices.id"]),
+        sa.ForeignKeyConstraint(
+            ["company_id", "recorded_by_id"], ["users.company_id", "users.id"], ondelete="SET NULL (recorded_by_id)"
+        ),
+        sa.CheckConstraint(CURRENCY_CHECK, name="currency_iso"),
+        sa.CheckConstraint("amount_minor > 0", name="amount_positive"),
+        sa.Index("ix_payments_invoice", "company_id", "invoice_id"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID = Field(sa_column=company_fk_column())
+    invoice_id: uuid.UUID
+    amount_minor: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    currency: str = Field(default="USD", max_length=3)
+    status: PaymentStatus = pg_enum(PaymentStatus, "payment_status", default=PaymentStatus.PENDING)
+    method: PaymentMethod = pg_enum(PaymentMethod, "payment_method", default=PaymentMethod.MANUAL)
+    reference: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    recorded_by_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid, nullable=True))
+    paid_at: datetime | None = tz_column()
+    created_at: datetime = tz_column(nullable=False, server_now=True)

@@ -1,0 +1,95 @@
+"""Companies (tenants), their users, login sessions and invitations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlmodel import Field, SQLModel
+
+from models.base import CompanyStatus, Role, pg_enum, tz_column, uuid_pk
+
+
+class Company(SQLModel, table=True):
+    __tablename__ = "companies"
+
+    id: uuid.UUID = uuid_pk()
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=80, unique=True)
+    status: CompanyStatus = pg_enum(CompanyStatus, "company_status", default=CompanyStatus.ACTIVE)
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+    updated_at: datetime = tz_column(nullable=False, server_now=True, onupdate=True)
+
+
+class User(SQLModel, table=True):
+    """A login. Admins (the SaaS operator) belong to no company; everyone else to exactly one."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "id"),
+        sa.Index("uq_users_email_lower", sa.text("lower(email)"), unique=True),
+        sa.CheckConstraint(
+            "(role = 'admin' AND company_id IS NULL) OR (role <> 'admin' AND company_id IS NOT NULL)",
+            name="admin_has_no_company",
+        ),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=True, index=True)
+    )
+    email: str = Field(max_length=320)
+    full_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=255)
+    role: Role = pg_enum(Role, "user_role", default=Role.WORKER)
+    is_active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    locale: str = Field(default="en", max_length=8, sa_column_kwargs={"server_default": "en"})
+    last_login_at: datetime | None = tz_column()
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+    updated_at: datetime = tz_column(nullable=False, server_now=True, onupdate=True)
+
+
+class UserSession(SQLModel, table=True):
+    """A login session. Only the SHA-256 of the random token is stored."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (sa.Index("ix_sessions_user_id_active", "user_id", postgresql_where=sa.text("revoked_at IS NULL")),)
+
+    id: uuid.UUID = uuid_pk()
+    user_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
+    token_hash: str = Field(max_length=64, unique=True)
+    user_agent: str = Field(default="", max_length=512)
+    ip: str = Field(default="", max_length=64)
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+    last_seen_at: datetime = tz_column(nullable=False, server_now=True)
+    absolute_expires_at: datetime = tz_column(nullable=False)
+    revoked_at: datetime | None = tz_column()
+
+
+class Invitation(SQLModel, table=True):
+    """A single-use invite link (token stored hashed) to join a company with a role."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "id"),
+        sa.CheckConstraint("role <> 'admin'", name="no_admin_invites"),
+        sa.ForeignKeyConstraint(
+            ["company_id", "invited_by_id"], ["users.company_id", "users.id"], ondelete="SET NULL (invited_by_id)"
+        ),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False, index=True))
+    email: str = Field(max_length=320)
+    role: Role = pg_enum(Role, "user_role")
+    project_ids: list[uuid.UUID] = Field(
+        default_factory=list, sa_column=sa.Column(pg.ARRAY(sa.Uuid), nullable=False, server_default="{}")
+    )
+    token_hash: str = Field(max_length=64, unique=True)
+    invited_by_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid, nullable=True))
+    expires_at: datetime = tz_column(nullable=False)
+    accepted_at: datetime | None = tz_column()
+    revoked_at: datetime | None = tz_column()
+    created_at: datetime = tz_column(nullable=False, server_now=True)

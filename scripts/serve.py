@@ -1,0 +1,169 @@
+"""One entry point for `make run`, `make serve` (Docker), `make migrate` and `make revision`.
+
+When no external PostgreSQL/Redis/S3 is configured (ENV local or test), the project's own servers
+are started under DATA_DIR (default .data/) and stopped again on exit; their data is kept.
+
+    python scripts/serve.py run [--no-seed]   migrate, load demo data, serve the app; Ctrl-C stops all
+    python scripts/serve.py migrate           alembic upgrade head
+    python scripts/serve.py revision -m MSG   alembic revision --autogenerate
+    python scripts/serve.py seed              load the demo data
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from services.devstack import EmbeddedStack, StackError, StackPorts  # noqa: E402
+from services.settings import get_settings  # noqa: E402
+
+
+@contextmanager
+def backing_services() -> Iterator[EmbeddedStack | None]:
+    """Start the embedded servers if needed and point the settings (and child processes) at them."""
+    settings = get_settings()
+    if not settings.uses_embedded_services:
+        yield None
+        return
+    stack = EmbeddedStack(
+        settings.data_dir,
+        StackPorts(settings.embedded_postgres_port, settings.embedded_redis_port, settings.embedded_s3_port),
+        bucket=settings.s3_bucket,
+        persistent=True,
+    )
+    try:
+        urls = stack.start()
+    except StackError as exc:
+        sys.exit(f"error: {exc}")
+    os.environ.update(urls.environ())
+    get_settings.cache_clear()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def migrate() -> None:
+    from services.schema import upgrade_head
+
+    url = get_settings().resolved_database_url
+    assert url  # set by backing_services() or the environment (production refuses to start without it)
+    upgrade_head(url)
+    print("database migrated to head")
+
+
+def seed() -> None:
+    from services.db import get_engine, session_scope
+    from services.seed import load_demo_data
+
+    with session_scope(get_engine(get_settings().resolved_database_url)) as session:
+        inserted = load_demo_data(session)
+    print("demo data loaded" if inserted else "demo data already present")
+
+
+def print_banner(with_demo: bool) -> None:
+    settings = get_settings()
+    lines = [
+        "",
+        f"  Work dashboard is starting at {settings.public_url}",
+        f"  environment: {settings.env}",
+    ]
+    if settings.uses_embedded_services:
+        lines.append(f"  data (PostgreSQL, Redis, S3, logs): {settings.data_dir}")
+    if with_demo:
+        from services.seed import DEMO_USERS
+
+        lines.append("  demo logins (email / password):")
+        lines += [f"    {u.role.value:<8} {u.email:<30} {u.password}" for u in DEMO_USERS]
+    lines += ["  Press Ctrl-C to stop everything.", ""]
+    print("\n".join(lines), flush=True)
+
+
+def serve_app() -> int:
+    """Run Reflex in production mode (one port: frontend, websocket and API); stop it on Ctrl-C/SIGTERM."""
+    settings = get_settings()
+    command = [
+        sys.executable, "-m", "reflex", "run", "--env", "prod",
+        "--backend-host", settings.app_host, "--backend-port", str(settings.app_port),
+        "--loglevel", "warning",
+    ]
+    app = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        while app.poll() is None and not stopping:
+            time.sleep(0.2)
+    finally:
+        stop_process_group(app)
+    return 0 if stopping else (app.returncode or 0)
+
+
+def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            # The group leader may be gone while workers linger: make sure the whole group is.
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="migrate, load demo data, serve")
+    run.add_argument("--no-seed", action="store_true", help="do not load the demo data")
+    sub.add_parser("migrate", help="apply migrations")
+    sub.add_parser("seed", help="load the demo data")
+    revision = sub.add_parser("revision", help="autogenerate a migration")
+    revision.add_argument("-m", "--message", required=True)
+    args = parser.parse_args()
+
+    try:
+        settings = get_settings()
+    except ValueError as exc:  # pydantic's ValidationError: a clear message, not a trace
+        sys.exit(f"configuration error: {exc}")
+
+    with backing_services():
+        if args.command == "migrate":
+            migrate()
+        elif args.command == "seed":
+            seed()
+        elif args.command == "revision":
+            subprocess.run(
+                [sys.executable, "-m", "alembic", "revision", "--autogenerate", "-m", args.message], cwd=ROOT, check=True
+            )
+        else:
+            migrate()
+            with_demo = not args.no_seed and settings.env != "production"
+            if with_demo:
+                seed()
+            print_banner(with_demo)
+            return serve_app()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Domain layer: rules that hold whatever the screen. Never imports reflex or dashboard."""

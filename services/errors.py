@@ -1,0 +1,37 @@
+"""Typed errors the UI turns into clear messages. NotFound is also what "not yours" looks like."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: the message is safe to show to the user (a translation key or plain text)."""
+
+    message_key = "error.generic"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message_key)
+        self.message = message or self.message_key
+
+
+class NotFound(ServiceError):
+    message_key = "error.not_found"
+
+
+class PermissionDenied(ServiceError):
+    message_key = "error.permission_denied"
+
+
+class ValidationFailed(ServiceError):
+    message_key = "error.invalid_input"
+
+
+class AuthenticationFailed(ServiceError):
+    message_key = "error.bad_credentials"
+
+
+class Conflict(ServiceError):
+    message_key = "error.conflict"
+
+
+class ServiceUnavailable(ServiceError):
+    message_key = "error.unavailable"

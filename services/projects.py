@@ -1,0 +1,58 @@
+"""Projects as the actor may see them: managers all of their company's, workers and clients theirs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from models import Project, ProjectMember, ProjectStatus, Role, Task, TaskStatus
+from services.actor import Actor
+from services.errors import PermissionDenied
+from services.policy import Page, can_open
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    id: uuid.UUID
+    name: str
+    status: ProjectStatus
+    task_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_tasks(self) -> int:
+        return sum(self.task_counts.values())
+
+
+def visible_projects_query(actor: Actor) -> sa.Select[tuple[Project]]:
+    """The one scoping rule for projects; every project read goes through it."""
+    if actor.company_id is None:
+        raise PermissionDenied()
+    query = select(Project).where(Project.company_id == actor.company_id)
+    if actor.role is not Role.MANAGER:
+        query = query.where(
+            sa.exists().where(
+                ProjectMember.company_id == actor.company_id,
+                ProjectMember.project_id == Project.id,
+                ProjectMember.user_id == actor.user_id,
+            )
+        )
+    return query
+
+
+def list_projects(session: Session, actor: Actor) -> list[ProjectSummary]:
+    if not can_open(actor, Page.PROJECTS):
+        raise PermissionDenied()
+    projects = session.exec(visible_projects_query(actor).order_by(Project.name)).all()  # type: ignore[call-overload]
+    counts: dict[uuid.UUID, dict[str, int]] = {p.id: {s.value: 0 for s in TaskStatus} for p in projects}
+    if projects:
+        rows = session.exec(
+            select(Task.project_id, Task.status, sa.func.count())
+            .where(Task.company_id == actor.company_id, Task.project_id.in_(list(counts)))  # type: ignore[attr-defined]
+            .group_by(Task.project_id, Task.status)
+        ).all()
+        for project_id, status, count in rows:
+            counts[project_id][status.value] = count
+    return [ProjectSummary(id=p.id, name=p.name, status=p.status, task_counts=counts[p.id]) for p in projects]

@@ -1,0 +1,165 @@
+"""Real servers for the whole test run.
+
+If TEST_DATABASE_URL, TEST_REDIS_URL and TEST_S3_ENDPOINT_URL are all set, those servers are used
+(docker compose's test_db, CI services). Otherwise the project starts its own PostgreSQL, Redis and
+S3 in a temporary folder and removes them afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+os.environ["ENV"] = "test"
+
+
+@dataclass
+class TestServers:
+    database_url: str  # owner role of the server's default database
+    app_database_url: str
+    redis_url: str
+    s3_endpoint_url: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_bucket: str
+
+    def database(self, name: str, *, app_role: bool = False) -> str:
+        url = make_url(self.app_database_url if app_role else self.database_url).set(database=name)
+        return url.render_as_string(hide_password=False)
+
+
+def _external_servers() -> TestServers | None:
+    keys = ("TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_S3_ENDPOINT_URL")
+    if not all(os.environ.get(k) for k in keys):
+        return None
+    from services.settings import normalize_db_url
+
+    db = normalize_db_url(os.environ["TEST_DATABASE_URL"])
+    return TestServers(
+        database_url=db,
+        app_database_url=normalize_db_url(os.environ.get("TEST_APP_DATABASE_URL") or db),
+        redis_url=os.environ["TEST_REDIS_URL"],
+        s3_endpoint_url=os.environ["TEST_S3_ENDPOINT_URL"],
+        s3_access_key=os.environ.get("TEST_AWS_ACCESS_KEY_ID", "minioadmin"),
+        s3_secret_key=os.environ.get("TEST_AWS_SECRET_ACCESS_KEY", "minioadmin"),
+        s3_bucket=os.environ.get("TEST_S3_BUCKET", "workdash-test"),
+    )
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[TestServers]:
+    external = _external_servers()
+    if external is not None:
+        yield external
+        return
+    from services.devstack import EmbeddedStack, StackPorts, free_port, free_s3_port
+
+    root = Path(tempfile.mkdtemp(prefix="workdash-test-"))
+    stack = EmbeddedStack(root, StackPorts(free_port(), free_port(), free_s3_port()), bucket="workdash-test", persistent=False)
+    try:
+        urls = stack.start()
+        yield TestServers(
+            database_url=urls.database_url,
+            app_database_url=urls.app_database_url,
+            redis_url=urls.redis_url,
+            s3_endpoint_url=urls.s3_endpoint_url,
+            s3_access_key=urls.s3_access_key,
+            s3_secret_key=urls.s3_secret_key,
+            s3_bucket="workdash-test",
+        )
+    finally:
+        stack.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_database(servers: TestServers, prefix: str) -> str:
+    """A new empty database owned by the owner role; returns its name."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(_libpq(servers.database_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO PUBLIC").format(sql.Identifier(name)))
+    return name
+
+
+def drop_database(servers: TestServers, name: str) -> None:
+    with psycopg.connect(_libpq(servers.database_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def test_env(servers: TestServers) -> Iterator[TestServers]:
+    """Point the application's settings at the test servers."""
+    from services.settings import get_settings
+
+    os.environ.update(
+        {
+            "REDIS_URL": servers.redis_url,
+            "S3_ENDPOINT_URL": servers.s3_endpoint_url,
+            "S3_BUCKET": servers.s3_bucket,
+            "AWS_ACCESS_KEY_ID": servers.s3_access_key,
+            "AWS_SECRET_ACCESS_KEY": servers.s3_secret_key,
+        }
+    )
+    get_settings.cache_clear()
+    yield servers
+
+
+@pytest.fixture(scope="session")
+def migrated_database(test_env: TestServers) -> Iterator[str]:
+    """Name of a database migrated to head, shared by the session's integration tests."""
+    from services.schema import upgrade_head
+
+    name = create_database(test_env, "wd_test")
+    upgrade_head(test_env.database(name))
+    os.environ["DATABASE_URL"] = test_env.database(name)
+    os.environ["APP_DATABASE_URL"] = test_env.database(name, app_role=True)
+    from services.settings import get_settings
+
+    get_settings.cache_clear()
+    yield name
+    drop_database(test_env, name)
+
+
+@pytest.fixture(scope="session")
+def owner_engine(test_env: TestServers, migrated_database: str) -> Iterator[Engine]:
+    engine = create_engine(test_env.database(migrated_database))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(owner_engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test (commits become savepoints)."""
+    connection = owner_engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def empty_database(test_env: TestServers) -> Iterator[str]:
+    """URL of a brand-new empty database, dropped afterwards."""
+    name = create_database(test_env, "wd_empty")
+    yield test_env.database(name)
+    drop_database(test_env, name)
