@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import redis
@@ -340,7 +341,7 @@ def _spawn(
         # Own process group: a Ctrl-C in the terminal reaches only our launcher, which stops servers in order.
         return subprocess.Popen(
             args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, user=user, env=env, cwd=cwd,
+            start_new_session=True, env=env, cwd=cwd, **_as_user(user),
         )
     except OSError as exc:
         raise StackError(f"could not start {args[0]}: {exc}") from exc
@@ -348,8 +349,13 @@ def _spawn(
         log_file.close()
 
 
+def _as_user(user: str | None) -> dict[str, Any]:
+    # Drop root's supplementary groups too, or group bits of root-owned folders would apply.
+    return {"user": user, "group": user, "extra_groups": []} if user else {}
+
+
 def _run(args: list[str], *, what: str, user: str | None = None) -> None:
-    result = subprocess.run(args, capture_output=True, text=True, user=user, check=False)
+    result = subprocess.run(args, capture_output=True, text=True, check=False, **_as_user(user))
     if result.returncode != 0:
         raise StackError(f"{what} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
 

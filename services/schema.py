@@ -15,7 +15,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection, Enum, MetaData, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from services.settings import PROJECT_ROOT, normalize_db_url
@@ -27,7 +27,11 @@ _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def comparison_options() -> dict[str, Any]:
     """Autogenerate options used by env.py and by check_models_match (one definition, no drift)."""
-    return {"compare_type": True, "compare_server_default": True}
+    return {
+        "compare_type": True,
+        "compare_server_default": True,
+        "autogenerate_plugins": ["alembic.autogenerate.*", "alembic.ext.checkconstraint_byname"],
+    }
 
 
 def valid_role_name(role: str) -> str:
@@ -74,9 +78,36 @@ def downgrade_base(database_url: str, *, app_role: str | None = None) -> None:
 
 
 def check_models_match(database_url: str) -> list[Any]:
-    """The autogenerate diff between the database and models.metadata; empty means they agree."""
+    """The autogenerate diff between the database and models.metadata; empty means they agree.
+
+    Autogenerate does not look at the labels of PostgreSQL enum types, so those differences are
+    appended as ("enum_labels", type_name, labels_in_database, labels_in_models).
+    """
     from models import metadata  # imported late: loading every table is only needed here
 
     with _connection(database_url) as connection:
         context = MigrationContext.configure(connection, opts=comparison_options())
-        return list(compare_metadata(context, metadata))
+        diff: list[Any] = list(compare_metadata(context, metadata))
+        diff += _enum_label_diff(connection, metadata)
+        return diff
+
+
+def _enum_label_diff(connection: Connection, metadata: MetaData) -> list[tuple[str, str, list[str], list[str]]]:
+    rows = connection.execute(
+        text(
+            "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
+            "JOIN pg_enum e ON e.enumtypid = t.oid "
+            "WHERE t.typnamespace = to_regnamespace(current_schema()) GROUP BY t.typname"
+        )
+    )
+    in_database = {name: list(labels) for name, labels in rows}
+    in_models: dict[str, list[str]] = {}
+    for table in metadata.tables.values():
+        for column in table.columns:
+            if isinstance(column.type, Enum) and column.type.name:
+                in_models[column.type.name] = list(column.type.enums)
+    return [
+        ("enum_labels", name, in_database.get(name, []), in_models.get(name, []))
+        for name in sorted(in_database.keys() | in_models.keys())
+        if in_database.get(name) != in_models.get(name)
+    ]

@@ -6,6 +6,7 @@ Idempotent: running it again changes nothing. Refuses to run in production.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
@@ -102,7 +103,7 @@ def load_demo_data(session: Session) -> bool:
         user = User(
             email=demo.email,
             full_name=demo.full_name,
-            password_hash=hash_password(demo.password),
+            password_hash=_demo_hash(demo.password),
             role=demo.role,
             company_id=companies[demo.company].id if demo.company else None,
         )
@@ -124,6 +125,12 @@ def load_demo_data(session: Session) -> bool:
     _add_billing(session, companies, users, plans, now)
     session.flush()
     return True
+
+
+@lru_cache(maxsize=16)
+def _demo_hash(password: str) -> str:
+    # Argon2 is slow on purpose; the demo passwords are few and fixed, so hash each once per process.
+    return hash_password(password)
 
 
 def _ensure_plans(session: Session) -> dict[str, Plan]:
