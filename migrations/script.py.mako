@@ -1,7 +1,11 @@
 """${message}
 
 Revision ID: ${up_revision}
+% if down_revision:
 Revises: ${down_revision | comma,n}
+% else:
+Revises: (none, first revision)
+% endif
 Create Date: ${create_date}
 
 Review before committing: enum types created/dropped explicitly, server defaults,

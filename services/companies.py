@@ -48,7 +48,7 @@ def list_companies(session: Session, actor: Actor) -> list[CompanySummary]:
         .scalar_subquery()
     )
     rows = session.exec(
-        select(Company, members, subscription_plan, trial_plan).order_by(Company.name)  # type: ignore[call-overload]
+        select(Company, members, subscription_plan, trial_plan).order_by(Company.name)
     ).all()
     return [
         CompanySummary(

@@ -6,7 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models import Project, ProjectMember, ProjectStatus, Role, Task, TaskStatus
 from services.actor import Actor
@@ -26,7 +27,7 @@ class ProjectSummary:
         return sum(self.task_counts.values())
 
 
-def visible_projects_query(actor: Actor) -> sa.Select[tuple[Project]]:
+def visible_projects_query(actor: Actor) -> SelectOfScalar[Project]:
     """The one scoping rule for projects; every project read goes through it."""
     if actor.company_id is None:
         raise PermissionDenied()
@@ -34,9 +35,9 @@ def visible_projects_query(actor: Actor) -> sa.Select[tuple[Project]]:
     if actor.role is not Role.MANAGER:
         query = query.where(
             sa.exists().where(
-                ProjectMember.company_id == actor.company_id,
-                ProjectMember.project_id == Project.id,
-                ProjectMember.user_id == actor.user_id,
+                col(ProjectMember.company_id) == actor.company_id,
+                col(ProjectMember.project_id) == Project.id,
+                col(ProjectMember.user_id) == actor.user_id,
             )
         )
     return query
@@ -45,14 +46,14 @@ def visible_projects_query(actor: Actor) -> sa.Select[tuple[Project]]:
 def list_projects(session: Session, actor: Actor) -> list[ProjectSummary]:
     if not can_open(actor, Page.PROJECTS):
         raise PermissionDenied()
-    projects = session.exec(visible_projects_query(actor).order_by(Project.name)).all()  # type: ignore[call-overload]
+    projects = session.exec(visible_projects_query(actor).order_by(Project.name)).all()
     counts: dict[uuid.UUID, dict[str, int]] = {p.id: {s.value: 0 for s in TaskStatus} for p in projects}
     if projects:
         rows = session.exec(
             select(Task.project_id, Task.status, sa.func.count())
-            .where(Task.company_id == actor.company_id, Task.project_id.in_(list(counts)))  # type: ignore[attr-defined]
-            .group_by(Task.project_id, Task.status)
+            .where(Task.company_id == actor.company_id, col(Task.project_id).in_(list(counts)))
+            .group_by(col(Task.project_id), col(Task.status))
         ).all()
         for project_id, status, count in rows:
-            counts[project_id][status.value] = count
+            counts[project_id][TaskStatus(status).value] = count
     return [ProjectSummary(id=p.id, name=p.name, status=p.status, task_counts=counts[p.id]) for p in projects]

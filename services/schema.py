@@ -1,7 +1,8 @@
 """Apply and check the Alembic migrations from code (tests, startup checks, CI).
 
 The `alembic` command line and these helpers share migrations/env.py, so both behave the same.
-No reflex import here: this runs in tests and in the migration job.
+No reflex import here: this runs in tests and in the migration job. One run per process at a
+time (Alembic's context is process-global); concurrent processes are serialised by env.py's lock.
 """
 
 from __future__ import annotations

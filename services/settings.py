@@ -9,7 +9,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +19,10 @@ Environment = Literal["local", "test", "ci", "production"]
 
 # Values that ship in example files; production refuses to start with any of them.
 INSECURE_SECRETS = frozenset({"", "change-me", "changeme", "dev-secret-key-change-me", "secret"})
+# Development passwords of .env.example and docker-compose.yml's defaults; refused in production too.
+DEV_PASSWORDS = frozenset(
+    {"saaspass", "apppass", "redispass", "workdash-dev-secret", "minioadmin", "minioroot-dev-password", "password"}
+)
 
 
 def env_file_for(environment: str) -> Path:
@@ -81,8 +85,16 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_URL must be set in production")
         if not self.s3_endpoint_url:
             raise ValueError("S3_ENDPOINT_URL must be set in production")
-        if self.aws_secret_access_key.get_secret_value() in {"workdash-dev-secret", "minioadmin", ""}:
+        if self.aws_secret_access_key.get_secret_value() in INSECURE_SECRETS | DEV_PASSWORDS:
             raise ValueError("AWS_SECRET_ACCESS_KEY is missing or a default; set a real S3 secret key")
+        db_password_variable = "DATABASE_URL" if self.database_url else "POSTGRES_PASSWORD"
+        for variable, url in (
+            (db_password_variable, self.resolved_database_url),
+            ("APP_DATABASE_URL (APP_DB_PASSWORD in docker compose)", self.app_database_url),
+            ("REDIS_URL (REDIS_PASSWORD in docker compose)", self.redis_url),
+        ):
+            if _url_password(url) in INSECURE_SECRETS | DEV_PASSWORDS:
+                raise ValueError(f"{variable}: the password is a placeholder or a development default; set a real one")
         return self
 
     @property
@@ -107,6 +119,17 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.env != "local" and self.public_url.startswith("https://")
+
+
+def _url_password(url: str | None) -> str | None:
+    """The password inside a URL (None when there is no URL or no password in it)."""
+    if not url:
+        return None
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # a malformed URL: the driver reports it with a better message
+        return None
+    return unquote(password) if password is not None else None
 
 
 def normalize_db_url(url: str) -> str:
