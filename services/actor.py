@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from models import Role
 
@@ -16,6 +16,9 @@ class Actor:
     full_name: str
     email: str
     company_name: str = ""
+    # Where the current request comes from (for the audit log); not part of the identity.
+    ip: str = field(default="", compare=False)
+    user_agent: str = field(default="", compare=False)
 
     @property
     def is_admin(self) -> bool:

@@ -1,6 +1,12 @@
-"""Who may open what: the single source of truth for navigation and page access.
+"""Who may do what: one role x action table, the single source for every check and for docs/roles.md.
 
-Pages are listed in navigation order. The full role x action table grows here as features land.
+A rule gives the scope an allowed role acts in:
+- ALL: any company (the operator; every such action is audited),
+- COMPANY: only the actor's own company,
+- PROJECTS: only projects of the actor's company that the actor is a member of,
+- SELF: only the actor's own account.
+Services ask `authorize(actor, action)` and then filter by the returned scope; pages are opened
+through the action they need, so navigation and access can never disagree.
 """
 
 from __future__ import annotations
@@ -9,24 +15,123 @@ from enum import StrEnum
 
 from models import Role
 from services.actor import Actor
+from services.errors import PermissionDenied
+
+
+class Scope(StrEnum):
+    ALL = "all companies"
+    COMPANY = "own company"
+    PROJECTS = "own projects"
+    SELF = "own account"
+
+
+class Action(StrEnum):
+    HOME_VIEW = "home.view"
+    # own account
+    SESSION_LIST = "session.list"  # see own sessions
+    SESSION_REVOKE = "session.revoke"  # revoke one own session, or all ("log out everywhere")
+    PASSWORD_CHANGE = "password.change"
+    # projects
+    PROJECT_LIST = "project.list"
+    PROJECT_MEMBERS_EDIT = "project.members_edit"  # who (workers, clients) is on which project
+    # the company's people
+    TEAM_VIEW = "team.view"  # members with role and status, pending invitations
+    MEMBER_INVITE = "member.invite"
+    MEMBER_CHANGE_ROLE = "member.change_role"
+    MEMBER_SET_ACTIVE = "member.set_active"  # deactivate / reactivate
+    INVITE_RESEND = "invite.resend"
+    INVITE_REVOKE = "invite.revoke"
+    # audit log
+    AUDIT_VIEW = "audit.view"
+    AUDIT_EXPORT = "audit.export"
+    # the operator's console
+    COMPANY_LIST = "company.list"
+    COMPANY_VIEW = "company.view"
+    COMPANY_SET_ACTIVE = "company.set_active"  # deactivate / reactivate a company
+    OUTBOX_VIEW = "outbox.view"  # dev mail outbox (local only)
+
+
+A, M, W, C = Role.ADMIN, Role.MANAGER, Role.WORKER, Role.CLIENT
+
+EVERYONE_SELF = {A: Scope.SELF, M: Scope.SELF, W: Scope.SELF, C: Scope.SELF}
+MANAGER_COMPANY = {M: Scope.COMPANY}
+OPERATOR = {A: Scope.ALL}
+
+RULES: dict[Action, dict[Role, Scope]] = {
+    Action.HOME_VIEW: EVERYONE_SELF,
+    Action.SESSION_LIST: EVERYONE_SELF,
+    Action.SESSION_REVOKE: EVERYONE_SELF,
+    Action.PASSWORD_CHANGE: EVERYONE_SELF,
+    Action.PROJECT_LIST: {M: Scope.COMPANY, W: Scope.PROJECTS, C: Scope.PROJECTS},
+    Action.PROJECT_MEMBERS_EDIT: MANAGER_COMPANY,
+    Action.TEAM_VIEW: MANAGER_COMPANY,
+    Action.MEMBER_INVITE: MANAGER_COMPANY,
+    Action.MEMBER_CHANGE_ROLE: MANAGER_COMPANY,
+    Action.MEMBER_SET_ACTIVE: MANAGER_COMPANY,
+    Action.INVITE_RESEND: MANAGER_COMPANY,
+    Action.INVITE_REVOKE: MANAGER_COMPANY,
+    Action.AUDIT_VIEW: {A: Scope.ALL, M: Scope.COMPANY},
+    Action.AUDIT_EXPORT: {A: Scope.ALL, M: Scope.COMPANY},
+    Action.COMPANY_LIST: OPERATOR,
+    Action.COMPANY_VIEW: OPERATOR,
+    Action.COMPANY_SET_ACTIVE: OPERATOR,
+    Action.OUTBOX_VIEW: OPERATOR,
+}
+
+DESCRIPTIONS: dict[Action, str] = {
+    Action.HOME_VIEW: "Open the home page (own name, role and company)",
+    Action.SESSION_LIST: "See own sessions (device, IP, last seen)",
+    Action.SESSION_REVOKE: "Revoke one of own sessions, or log out of all sessions",
+    Action.PASSWORD_CHANGE: "Change own password (ends every other session)",
+    Action.PROJECT_LIST: "List projects with task counts",
+    Action.PROJECT_MEMBERS_EDIT: "Choose which workers and clients are on a project",
+    Action.TEAM_VIEW: "See members (role, status) and pending invitations",
+    Action.MEMBER_INVITE: "Invite someone by email as manager, worker or client",
+    Action.MEMBER_CHANGE_ROLE: "Change a member's role between manager, worker and client",
+    Action.MEMBER_SET_ACTIVE: "Deactivate or reactivate a member (ends their sessions)",
+    Action.INVITE_RESEND: "Resend a pending invitation (new link, new expiry)",
+    Action.INVITE_REVOKE: "Revoke a pending invitation",
+    Action.AUDIT_VIEW: "Read the audit log, filtered by user, action and date",
+    Action.AUDIT_EXPORT: "Export the audit log as CSV",
+    Action.COMPANY_LIST: "List companies with members, plan and status",
+    Action.COMPANY_VIEW: "Open a company's detail page",
+    Action.COMPANY_SET_ACTIVE: "Deactivate or reactivate a company (ends its users' sessions)",
+    Action.OUTBOX_VIEW: "Read the development mail outbox (local environment only)",
+}
+
+
+def scope_for(actor: Actor | None, action: Action) -> Scope | None:
+    if actor is None:
+        return None
+    return RULES[action].get(actor.role)
+
+
+def authorize(actor: Actor | None, action: Action) -> Scope:
+    """The scope the actor may act in, or PermissionDenied."""
+    scope = scope_for(actor, action)
+    if scope is None:
+        raise PermissionDenied()
+    return scope
 
 
 class Page(StrEnum):
+    """Pages in navigation order; each opens through one action."""
+
     HOME = "home"
     PROJECTS = "projects"
     COMPANIES = "companies"
 
 
-PAGE_ROLES: dict[Page, frozenset[Role]] = {
-    Page.HOME: frozenset(Role),
-    Page.PROJECTS: frozenset({Role.MANAGER, Role.WORKER, Role.CLIENT}),
-    Page.COMPANIES: frozenset({Role.ADMIN}),
+PAGE_ACTIONS: dict[Page, Action] = {
+    Page.HOME: Action.HOME_VIEW,
+    Page.PROJECTS: Action.PROJECT_LIST,
+    Page.COMPANIES: Action.COMPANY_LIST,
 }
 
 
 def pages_for(role: Role) -> list[Page]:
-    return [page for page in Page if role in PAGE_ROLES[page]]
+    return [page for page in Page if role in RULES[PAGE_ACTIONS[page]]]
 
 
 def can_open(actor: Actor | None, page: Page) -> bool:
-    return actor is not None and actor.role in PAGE_ROLES[page]
+    return scope_for(actor, PAGE_ACTIONS[page]) is not None
