@@ -11,7 +11,7 @@ FRONTEND_ENV = eval "$$(bash scripts/frontend.sh env)"
 COMPOSE ?= docker compose
 m ?= change
 
-.PHONY: help install run serve test tloc lint fmt migrate revision seed build up down logs shell chromium clean
+.PHONY: help install run serve test tloc lint fmt migrate revision seed docs build up down logs shell chromium clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ logs: ## docker: follow the logs
 
 shell: ## docker: a shell in the app container
 	$(COMPOSE) exec app bash
+
+docs: install ## regenerate docs/roles.md from the policy table
+	$(PY) -m services.policy > docs/roles.md
 
 clean: ## remove build output and reports (keeps .data)
 	rm -rf .web reports .pytest_cache .mypy_cache .ruff_cache

@@ -135,3 +135,51 @@ def pages_for(role: Role) -> list[Page]:
 
 def can_open(actor: Actor | None, page: Page) -> bool:
     return scope_for(actor, PAGE_ACTIONS[page]) is not None
+
+
+ROLE_SUMMARIES: dict[Role, str] = {
+    Role.ADMIN: "The SaaS operator. Sees and manages every company, the plan catalogue, subscriptions, "
+    "invoices and payments. Every cross-company action is audited.",
+    Role.MANAGER: "Runs one company: its projects, its members and their project membership, its billing page.",
+    Role.WORKER: "Works inside the projects they are a member of: tasks, comments, file uploads.",
+    Role.CLIENT: "The company's customer: a read-only portal over the projects they are a member of, plus "
+    "approving or rejecting work. Never sees internal comments, other clients, members' emails, billing, "
+    "or projects they are not on.",
+}
+
+
+def render_roles_markdown() -> str:
+    """docs/roles.md, generated from RULES (`python -m services.policy > docs/roles.md`)."""
+    roles = list(Role)
+    lines = [
+        "# Roles and access",
+        "",
+        "<!-- Generated from services/policy.py by `python -m services.policy > docs/roles.md`. Do not edit. -->",
+        "",
+    ]
+    lines += [f"- **{role.value.title()}**: {ROLE_SUMMARIES[role]}" for role in roles]
+    lines += [
+        "",
+        "Scopes: **all companies** (operator), **own company**, **own projects** (projects of the own company "
+        "the user is a member of), **own account**. A dash means the action is refused. Another company's row "
+        "is answered exactly like a missing one.",
+        "",
+        "| Action | What it allows | " + " | ".join(role.value.title() for role in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for action in Action:
+        cells = [RULES[action].get(role) for role in roles]
+        lines.append(
+            f"| `{action.value}` | {DESCRIPTIONS[action]} | "
+            + " | ".join(scope.value if scope else "–" for scope in cells)
+            + " |"
+        )
+    lines += ["", "## Pages", "", "| Page | Opens with | Visible to |", "|---|---|---|"]
+    for page in Page:
+        visible = ", ".join(role.value for role in roles if role in RULES[PAGE_ACTIONS[page]])
+        lines.append(f"| {page.value} | `{PAGE_ACTIONS[page].value}` | {visible} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_roles_markdown(), end="")
