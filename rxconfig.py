@@ -22,6 +22,7 @@ config = rx.Config(
     # Reflex's state lives in Redis whenever a Redis URL is configured (always in production).
     redis_url=_settings.redis_url,
     backend_host=_settings.app_host,
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium"))],
     disable_plugins=[SitemapPlugin],
     # Automatic setters stay off (the default; passing the option only prints a deprecation).
 )

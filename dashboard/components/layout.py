@@ -1,0 +1,96 @@
+"""The signed-in frame: a sidebar with the pages the role may open, and a header."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard.components.controls import dark_mode_switch, hydration_marker, language_switch
+from dashboard.components.native_form import native_form
+from dashboard.i18n import t, t_var
+from dashboard.state.base import PAGE_ROUTES, AuthState
+
+
+def _nav_item(page: rx.Var) -> rx.Component:
+    href = rx.match(page, *[(name, route) for name, route in PAGE_ROUTES.items()], "/")
+    return rx.link(
+        t_var(page, "nav."),
+        href=href,
+        id=rx.Var.create("nav-") + page.to(str),
+        data_testid="nav-item",
+        underline="none",
+        padding_y="0.4em",
+    )
+
+
+def sidebar() -> rx.Component:
+    return rx.vstack(
+        rx.heading(t("app.title"), size="5", margin_bottom="1em"),
+        rx.foreach(AuthState.nav_pages, _nav_item),
+        id="sidebar",
+        as_="nav",
+        padding="1.5em",
+        min_width="14em",
+        min_height="100vh",
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        spacing="1",
+    )
+
+
+def header() -> rx.Component:
+    return rx.hstack(
+        rx.hstack(
+            rx.text(AuthState.user_name, weight="bold", id="header-user"),
+            rx.badge(t_var(AuthState.user_role, "role."), id="header-role"),
+            rx.cond(
+                AuthState.company_name != "", rx.text(AuthState.company_name, id="header-company", color_scheme="gray")
+            ),
+            align="center",
+            spacing="3",
+        ),
+        rx.spacer(),
+        rx.hstack(
+            language_switch(),
+            dark_mode_switch(),
+            native_form(
+                rx.button(t("header.logout"), type="submit", id="logout", size="1", variant="outline"),
+                action="/api/auth/logout",
+                method="post",
+            ),
+            align="center",
+            spacing="4",
+        ),
+        padding="1em 1.5em",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+        align="center",
+    )
+
+
+def error_callout() -> rx.Component:
+    return rx.cond(
+        AuthState.error_key != "",
+        rx.callout(t_var(AuthState.error_key), icon="triangle_alert", color_scheme="red", id="page-error"),
+    )
+
+
+def page_frame(*children: rx.Component, title_key: str) -> rx.Component:
+    return rx.hstack(
+        sidebar(),
+        rx.vstack(
+            header(),
+            rx.vstack(
+                rx.heading(t(title_key), size="6"),
+                error_callout(),
+                *children,
+                padding="1.5em",
+                width="100%",
+                spacing="4",
+            ),
+            width="100%",
+            spacing="0",
+        ),
+        hydration_marker(),
+        spacing="0",
+        width="100%",
+        align="start",
+    )
