@@ -35,3 +35,13 @@ class Conflict(ServiceError):
 
 class ServiceUnavailable(ServiceError):
     message_key = "error.unavailable"
+
+
+class RateLimited(ServiceError):
+    """Too many attempts: the caller must wait `retry_after` seconds (the UI shows "try again in N seconds")."""
+
+    message_key = "error.too_many_attempts"
+
+    def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after_seconds))

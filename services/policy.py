@@ -119,13 +119,21 @@ class Page(StrEnum):
 
     HOME = "home"
     PROJECTS = "projects"
+    TEAM = "team"
+    AUDIT = "audit"
     COMPANIES = "companies"
+    OUTBOX = "outbox"
+    ACCOUNT = "account"
 
 
 PAGE_ACTIONS: dict[Page, Action] = {
     Page.HOME: Action.HOME_VIEW,
     Page.PROJECTS: Action.PROJECT_LIST,
+    Page.TEAM: Action.TEAM_VIEW,
+    Page.AUDIT: Action.AUDIT_VIEW,
     Page.COMPANIES: Action.COMPANY_LIST,
+    Page.OUTBOX: Action.OUTBOX_VIEW,
+    Page.ACCOUNT: Action.SESSION_LIST,
 }
 
 

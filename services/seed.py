@@ -198,10 +198,11 @@ def _add_billing(session: Session, companies: dict[str, Company], users: dict[tu
 
 
 def main() -> None:
-    from services.db import get_engine, session_scope
+    from services.db import get_engine, system_scope
     from services.settings import get_settings as settings
 
-    with session_scope(get_engine(settings().resolved_database_url)) as session:
+    # The owner role (the tables are forced under row-level security for it too): bypass on.
+    with system_scope(get_engine(settings().resolved_database_url)) as session:
         inserted = load_demo_data(session)
     print("demo data loaded" if inserted else "demo data already present")
 

@@ -70,6 +70,23 @@ class Settings(BaseSettings):
     embedded_redis_port: int = 56379
     embedded_s3_port: int = 18333
 
+    # Outgoing mail (invitations). "smtp" sends through the server below; "outbox" (the default
+    # in local) keeps messages in Redis for the operator's dev outbox page instead of sending them.
+    mail_backend: Literal["smtp", "outbox"] = "smtp"
+    mail_from: str = "Workdash <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""  # empty: no login
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+
+    @model_validator(mode="after")
+    def _default_mail_backend(self) -> Settings:
+        # Local development sends nothing unless MAIL_BACKEND=smtp is set explicitly.
+        if "mail_backend" not in self.model_fields_set and self.env == "local":
+            self.mail_backend = "outbox"
+        return self
+
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.env != "production":
@@ -87,6 +104,8 @@ class Settings(BaseSettings):
             raise ValueError("S3_ENDPOINT_URL must be set in production")
         if self.aws_secret_access_key.get_secret_value() in INSECURE_SECRETS | DEV_PASSWORDS:
             raise ValueError("AWS_SECRET_ACCESS_KEY is missing or a default; set a real S3 secret key")
+        if self.mail_backend == "outbox":
+            raise ValueError("MAIL_BACKEND=outbox keeps mail unsent (development only); use smtp in production")
         db_password_variable = "DATABASE_URL" if self.database_url else "POSTGRES_PASSWORD"
         for variable, url in (
             (db_password_variable, self.resolved_database_url),

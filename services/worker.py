@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from models import Trial, TrialStatus, UserSession
 from services import clock
-from services.db import get_engine, session_scope
+from services.db import system_scope
 from services.settings import get_settings
 
 log = logging.getLogger("workdash.worker")
@@ -44,7 +44,8 @@ def purge_sessions(session: Session) -> int:
 
 
 def run_once() -> dict[str, int]:
-    with session_scope(get_engine(get_settings().resolved_database_url)) as session:
+    # System work across every company: the app role's engine with the row-level-security bypass.
+    with system_scope() as session:
         return {"trials_expired": expire_trials(session), "sessions_purged": purge_sessions(session)}
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -67,7 +67,9 @@ def servers() -> Iterator[TestServers]:
     from services.devstack import EmbeddedStack, StackPorts, free_port, free_s3_port
 
     root = Path(tempfile.mkdtemp(prefix="workdash-test-"))
-    stack = EmbeddedStack(root, StackPorts(free_port(), free_port(), free_s3_port()), bucket="workdash-test", persistent=False)
+    stack = EmbeddedStack(
+        root, StackPorts(free_port(), free_port(), free_s3_port()), bucket="workdash-test", persistent=False
+    )
     try:
         urls = stack.start()
         yield TestServers(
@@ -143,11 +145,20 @@ def owner_engine(test_env: TestServers, migrated_database: str) -> Iterator[Engi
     engine.dispose()
 
 
+RLS_BYPASS_SQL = "SELECT set_config('app.rls_bypass', 'on', true)"
+
+
 @pytest.fixture
 def db(owner_engine: Engine) -> Iterator[Session]:
-    """A session inside a transaction that is rolled back after the test (commits become savepoints)."""
+    """A session inside a transaction that is rolled back after the test (commits become savepoints).
+
+    The tables are under FORCE ROW LEVEL SECURITY, which binds their owner too: the transaction
+    runs with the bypass on (transaction-local, so the rollback also clears it from the pooled
+    connection). Row-level security itself is tested in tests/integration/test_rls.py.
+    """
     connection = owner_engine.connect()
     outer = connection.begin()
+    connection.execute(text(RLS_BYPASS_SQL))
     session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     try:
         yield session
