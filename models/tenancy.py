@@ -38,7 +38,8 @@ class User(SQLModel, table=True):
 
     id: uuid.UUID = uuid_pk()
     company_id: uuid.UUID | None = Field(
-        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=True, index=True)
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=True, index=True),
     )
     email: str = Field(max_length=320)
     full_name: str = Field(max_length=200)
@@ -55,10 +56,15 @@ class UserSession(SQLModel, table=True):
     """A login session. Only the SHA-256 of the random token is stored."""
 
     __tablename__ = "sessions"
-    __table_args__ = (sa.Index("ix_sessions_user_id_active", "user_id", postgresql_where=sa.text("revoked_at IS NULL")),)
+    __table_args__ = (
+        sa.Index("ix_sessions_user_id_active", "user_id", postgresql_where=sa.text("revoked_at IS NULL")),
+    )
 
     id: uuid.UUID = uuid_pk()
-    user_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
+    # Indexed: deleting a user cascades into all of their sessions, revoked ones included.
+    user_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     token_hash: str = Field(max_length=64, unique=True)
     user_agent: str = Field(default="", max_length=512)
     ip: str = Field(default="", max_length=64)
@@ -81,7 +87,9 @@ class Invitation(SQLModel, table=True):
     )
 
     id: uuid.UUID = uuid_pk()
-    company_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False, index=True))
+    company_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     email: str = Field(max_length=320)
     role: Role = pg_enum(Role, "user_role")
     project_ids: list[uuid.UUID] = Field(

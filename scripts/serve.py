@@ -63,10 +63,10 @@ def migrate() -> None:
 
 
 def seed() -> None:
-    from services.db import get_engine, session_scope
+    from services.db import get_engine, system_scope
     from services.seed import load_demo_data
 
-    with session_scope(get_engine(get_settings().resolved_database_url)) as session:
+    with system_scope(get_engine(get_settings().resolved_database_url)) as session:  # seeding: every row
         inserted = load_demo_data(session)
     print("demo data loaded" if inserted else "demo data already present")
 

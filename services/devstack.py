@@ -168,7 +168,10 @@ class EmbeddedStack:
             "-c", "max_connections=200",
         ]
         if not self.persistent:
-            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+            # Throwaway test server: speed over durability; no autovacuum worker that DROP DATABASE
+            # ... WITH (FORCE) would have to terminate (the owner role may not).
+            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                     "-c", "autovacuum=off"]
         self._procs["postgres"] = _spawn(args, self.root / "postgres.log", user=run_as)
         admin = self.urls(creds).postgres_admin_dsn
         _wait_until(lambda: psycopg.connect(admin, connect_timeout=2).close(), self._procs["postgres"],
