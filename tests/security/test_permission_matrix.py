@@ -1,0 +1,216 @@
+"""Every action of the policy table x every role x (own company, other company) x (member of the
+project, not a member), called through the service layer. The expected outcome is computed from
+services.policy.RULES, so a new action without a case here fails `test_every_action_has_a_case`.
+
+"Allowed" means the action took effect on (or revealed) the target; a refusal (PermissionDenied)
+and "not yours" (NotFound) both count as denied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlmodel import Session, select
+
+from models import Invitation, Role, User, UserSession
+from services import accounts, auth, companies, invitations, mailer, projects, team
+from services import audit as audit_service
+from services.actor import Actor
+from services.errors import NotFound, PermissionDenied
+from services.policy import RULES, Action, Scope, authorize
+from services.settings import get_settings
+from tests.security.world import PASSWORD, Side, World, build_world, make_session
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Case:
+    run: Callable[[Session, Actor, Side, World], bool]  # True when the target was reached
+    targeted: bool = True  # False: the action only ever touches the actor's own account
+
+
+def _own_session(db: Session, actor: Actor, side: Side, world: World) -> UserSession:
+    """The session the SELF actions aim at: the actor's own, or a user's of the other company."""
+    if side is world.other:
+        return side.target_session
+    user = db.get(User, actor.user_id)
+    assert user is not None
+    return make_session(db, user)
+
+
+def _session_listed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    target = _own_session(db, actor, side, world)
+    return target.id in {s.id for s in auth.list_sessions(db, actor)}
+
+
+def _session_revoked(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    target = _own_session(db, actor, side, world)
+    auth.revoke_session(db, actor, target.id)
+    db.refresh(target)
+    return target.revoked_at is not None
+
+
+def _password_changed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    accounts.change_password(db, actor, current_password=PASSWORD, new_password="a-new-long-passphrase-77", current_token=None)
+    return True
+
+
+def _project_listed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return side.project.id in {p.id for p in projects.list_projects(db, actor)}
+
+
+def _members_edited(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    change = team.set_project_members(db, actor, side.project.id, [side.worker_out.id])
+    return side.worker_out.id in change.added
+
+
+def _member_listed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return side.target.id in {m.id for m in team.list_members(db, actor)}
+
+
+def _invited(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    info = invitations.invite(db, actor, email="new.person@example.com", role=Role.WORKER, project_ids=[side.project.id])
+    return db.get(Invitation, info.id) is not None
+
+
+def _role_changed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    team.change_role(db, actor, side.target.id, Role.CLIENT)
+    db.refresh(side.target)
+    return side.target.role is Role.CLIENT
+
+
+def _deactivated(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    team.set_active(db, actor, side.target.id, False)
+    db.refresh(side.target)
+    return not side.target.is_active
+
+
+def _invite_resent(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    old = side.invitation.token_hash
+    invitations.resend(db, actor, side.invitation.id)
+    db.refresh(side.invitation)
+    return side.invitation.token_hash != old
+
+
+def _invite_revoked(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    invitations.revoke(db, actor, side.invitation.id)
+    db.refresh(side.invitation)
+    return side.invitation.revoked_at is not None
+
+
+def _audit_listed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    page = audit_service.list_entries(db, actor, audit_service.AuditFilter(action=side.audit_marker))
+    return page.total > 0
+
+
+def _audit_exported(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return side.audit_marker in "".join(audit_service.export_csv(db, actor, audit_service.AuditFilter()))
+
+
+def _company_listed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return side.company.id in {c.id for c in companies.list_companies(db, actor)}
+
+
+def _company_viewed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return companies.company_detail(db, actor, side.company.id).name == side.company.name
+
+
+def _company_deactivated(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    companies.set_company_active(db, actor, side.company.id, False)
+    db.refresh(side.company)
+    return side.company.status.value == "deactivated"
+
+
+def _outbox_read(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    mailer.read_outbox(actor)
+    return True
+
+
+def _home(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    authorize(actor, Action.HOME_VIEW)
+    return True
+
+
+CASES: dict[Action, Case] = {
+    Action.HOME_VIEW: Case(_home, targeted=False),
+    Action.SESSION_LIST: Case(_session_listed),
+    Action.SESSION_REVOKE: Case(_session_revoked),
+    Action.PASSWORD_CHANGE: Case(_password_changed, targeted=False),
+    Action.PROJECT_LIST: Case(_project_listed),
+    Action.PROJECT_MEMBERS_EDIT: Case(_members_edited),
+    Action.TEAM_VIEW: Case(_member_listed),
+    Action.MEMBER_INVITE: Case(_invited),
+    Action.MEMBER_CHANGE_ROLE: Case(_role_changed),
+    Action.MEMBER_SET_ACTIVE: Case(_deactivated),
+    Action.INVITE_RESEND: Case(_invite_resent),
+    Action.INVITE_REVOKE: Case(_invite_revoked),
+    Action.AUDIT_VIEW: Case(_audit_listed),
+    Action.AUDIT_EXPORT: Case(_audit_exported),
+    Action.COMPANY_LIST: Case(_company_listed),
+    Action.COMPANY_VIEW: Case(_company_viewed),
+    Action.COMPANY_SET_ACTIVE: Case(_company_deactivated),
+    Action.OUTBOX_VIEW: Case(_outbox_read, targeted=False),
+}
+
+
+def expected(action: Action, role: Role, own: bool, member: bool) -> bool:
+    """What the policy table says should happen."""
+    scope = RULES[action].get(role)
+    if scope is None:
+        return False
+    if scope is Scope.ALL or not CASES[action].targeted:
+        return True
+    if not own:
+        return False
+    return member if scope is Scope.PROJECTS else True
+
+
+def test_every_action_has_a_case() -> None:
+    assert set(CASES) == set(Action)
+
+
+COMBINATIONS = [
+    pytest.param(action, role, own, member, id=f"{action.value}-{role.value}-{'own' if own else 'other'}-{'member' if member else 'outsider'}")
+    for action in Action
+    for role in Role
+    for own in (True, False)
+    for member in (True, False)
+    if member or role in (Role.WORKER, Role.CLIENT)  # membership only changes workers and clients
+]
+
+
+@pytest.fixture
+def outbox_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAIL_BACKEND", "outbox")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(("action", "role", "own", "member"), COMBINATIONS)
+def test_service_layer_matches_policy(
+    db: Session, outbox_mail: None, action: Action, role: Role, own: bool, member: bool
+) -> None:
+    from services import throttle
+
+    throttle.clear_all()
+    world = build_world(db)
+    actor = world.actor(role, member)
+    try:
+        with db.begin_nested():
+            reached = CASES[action].run(db, actor, world.side(own), world)
+    except (PermissionDenied, NotFound):
+        reached = False
+    assert reached == expected(action, role, own, member)
+    if not reached:
+        # A refused write leaves the other company's rows exactly as they were.
+        other = world.other
+        db.refresh(other.target)
+        db.refresh(other.invitation)
+        db.refresh(other.company)
+        assert other.target.is_active and other.target.role is Role.WORKER
+        assert other.invitation.revoked_at is None and other.company.status.value == "active"
+        assert db.exec(select(UserSession).where(UserSession.id == other.target_session.id)).one().revoked_at is None

@@ -1,0 +1,116 @@
+"""Two companies with every role, a project, an invitation, sessions and audit rows: the ground
+for the permission matrix and the ID replay tests."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlmodel import Session
+
+from models import Company, Invitation, Project, Role, User, UserSession
+from services import audit
+from services.actor import Actor
+from services.passwords import hash_password
+from tests.factories import add_member, make_admin, make_company, make_invitation, make_project, make_session, make_user
+
+PASSWORD = "matrix-correct-horse-42"
+
+
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@dataclass
+class Side:
+    """One company and everything in it the tests aim at."""
+
+    company: Company
+    manager: User
+    worker_in: User  # member of `project`
+    worker_out: User  # not a member
+    client_in: User
+    client_out: User
+    target: User  # a worker that actions change (role, deactivation)
+    target_session: UserSession
+    project: Project
+    invitation: Invitation
+    audit_marker: str  # action name of an audit row only this company has
+
+    def actor_user(self, role: Role, member: bool) -> User:
+        if role is Role.MANAGER:
+            return self.manager
+        if role is Role.WORKER:
+            return self.worker_in if member else self.worker_out
+        return self.client_in if member else self.client_out
+
+
+@dataclass
+class World:
+    own: Side
+    other: Side
+    admin: User
+
+    def actor(self, role: Role, member: bool) -> Actor:
+        user = self.admin if role is Role.ADMIN else self.own.actor_user(role, member)
+        return as_actor(user, self.own.company if user.company_id else None)
+
+    def side(self, own: bool) -> Side:
+        return self.own if own else self.other
+
+
+def as_actor(user: User, company: Company | None) -> Actor:
+    return Actor(
+        user_id=user.id,
+        company_id=user.company_id,
+        role=user.role,
+        full_name=user.full_name,
+        email=user.email,
+        company_name=company.name if company else "",
+        ip="203.0.113.7",
+        user_agent="matrix",
+    )
+
+
+def build_side(db: Session, name: str) -> Side:
+    company = make_company(db, name)
+    users = {
+        key: make_user(db, company, role, password_hash=password_hash())
+        for key, role in (
+            ("manager", Role.MANAGER),
+            ("worker_in", Role.WORKER),
+            ("worker_out", Role.WORKER),
+            ("client_in", Role.CLIENT),
+            ("client_out", Role.CLIENT),
+            ("target", Role.WORKER),
+        )
+    }
+    project = make_project(db, company, f"{name} project {secrets.token_hex(3)}", created_by=users["manager"])
+    for key in ("worker_in", "client_in", "target"):
+        add_member(db, project, users[key])
+    marker = f"marker_{secrets.token_hex(4)}"
+    audit.record(db, actor=None, action=marker, company_id=company.id, target_type="company", target_id=company.id)
+    return Side(
+        company=company,
+        manager=users["manager"],
+        worker_in=users["worker_in"],
+        worker_out=users["worker_out"],
+        client_in=users["client_in"],
+        client_out=users["client_out"],
+        target=users["target"],
+        target_session=make_session(db, users["target"]),
+        project=project,
+        invitation=make_invitation(db, company, users["manager"]),
+        audit_marker=marker,
+    )
+
+
+def build_world(db: Session) -> World:
+    return World(own=build_side(db, "Own Co"), other=build_side(db, "Other Co"), admin=make_admin(db, password_hash=password_hash()))
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
