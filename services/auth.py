@@ -197,11 +197,10 @@ def resolve_session(session: Session, token: str | None, *, ip: str = "", user_a
     found = _load_session(session, token)
     if found is None:
         return None
-    user_session, user = found
+    user_session, user, company = found
     now = clock.now()
     if not _is_active(user_session, now) or not user.is_active:
         return None
-    company = session.get(Company, user.company_id) if user.company_id else None
     if company is not None and company.status is not CompanyStatus.ACTIVE:
         return None
     # Write last_seen at most once a minute: a handler call should not always cost a write.
@@ -264,13 +263,12 @@ def logout(session: Session, token: str | None, *, ip: str = "", user_agent: str
     found = _load_session(session, token)
     if found is None:
         return
-    user_session, user = found
+    user_session, user, company = found
     if user_session.revoked_at is not None:
         return
     user_session.revoked_at = clock.now()
     session.add(user_session)
     session.flush()
-    company = session.get(Company, user.company_id) if user.company_id else None
     audit.record(
         session,
         actor=_actor(user, company, ip=_clip(ip, MAX_IP_LENGTH), user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH)),
@@ -363,15 +361,17 @@ def _is_active(row: UserSession, now: datetime) -> bool:
     return row.revoked_at is None and now < row.absolute_expires_at and now - row.last_seen_at < _idle_limit()
 
 
-def _load_session(session: Session, token: str | None) -> tuple[UserSession, User] | None:
+def _load_session(session: Session, token: str | None) -> tuple[UserSession, User, Company | None] | None:
+    """The session row of `token` with its user and company, in one round trip (every handler call pays it)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     row = session.exec(
-        select(UserSession, User)
+        select(UserSession, User, Company)
         .join(User, col(User.id) == col(UserSession.user_id))
+        .outerjoin(Company, col(Company.id) == col(User.company_id))
         .where(col(UserSession.token_hash) == hash_token(token))
     ).first()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1], row[2]) if row is not None else None
 
 
 def _unrevoked_sessions(
