@@ -57,7 +57,8 @@ def migrate() -> None:
     from services.schema import upgrade_head
 
     url = get_settings().resolved_database_url
-    assert url  # set by backing_services() or the environment (production refuses to start without it)
+    if not url:  # backing_services() or the environment sets it; production refuses to start without it
+        sys.exit("error: no database configured (DATABASE_URL or POSTGRES_*)")
     upgrade_head(url)
     print("database migrated to head")
 
@@ -93,9 +94,18 @@ def serve_app() -> int:
     """Run Reflex in production mode (one port: frontend, websocket and API); stop it on Ctrl-C/SIGTERM."""
     settings = get_settings()
     command = [
-        sys.executable, "-m", "reflex", "run", "--env", "prod",
-        "--backend-host", settings.app_host, "--backend-port", str(settings.app_port),
-        "--loglevel", "warning",
+        sys.executable,
+        "-m",
+        "reflex",
+        "run",
+        "--env",
+        "prod",
+        "--backend-host",
+        settings.app_host,
+        "--backend-port",
+        str(settings.app_port),
+        "--loglevel",
+        "warning",
     ]
     app = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
     stopping = False
@@ -153,7 +163,9 @@ def main() -> int:
             seed()
         elif args.command == "revision":
             subprocess.run(
-                [sys.executable, "-m", "alembic", "revision", "--autogenerate", "-m", args.message], cwd=ROOT, check=True
+                [sys.executable, "-m", "alembic", "revision", "--autogenerate", "-m", args.message],
+                cwd=ROOT,
+                check=True,
             )
         else:
             migrate()

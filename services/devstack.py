@@ -155,27 +155,56 @@ class EmbeddedStack:
         _stop_stale_postmaster(self._pg_data)
         if not (self._pg_data / "PG_VERSION").exists():
             _run(
-                [str(bin_dir / "initdb"), "-D", str(self._pg_data), "-U", "postgres", "--encoding=UTF8",
-                 "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"],
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(self._pg_data),
+                    "-U",
+                    "postgres",
+                    "--encoding=UTF8",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--no-instructions",
+                ],
                 user=run_as,
                 what="PostgreSQL initdb",
             )
             # Host connections need a password; the superuser has none, so it can only use the private socket.
         _require_free_port(self.ports.postgres, "PostgreSQL", "EMBEDDED_POSTGRES_PORT")
         args = [
-            str(bin_dir / "postgres"), "-D", str(self._pg_data), "-p", str(self.ports.postgres),
-            "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self._pg_socket_dir}",
-            "-c", "max_connections=200",
+            str(bin_dir / "postgres"),
+            "-D",
+            str(self._pg_data),
+            "-p",
+            str(self.ports.postgres),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={self._pg_socket_dir}",
+            "-c",
+            "max_connections=200",
         ]
         if not self.persistent:
             # Throwaway test server: speed over durability; no autovacuum worker that DROP DATABASE
             # ... WITH (FORCE) would have to terminate (the owner role may not).
-            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                     "-c", "autovacuum=off"]
+            args += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "autovacuum=off",
+            ]
         self._procs["postgres"] = _spawn(args, self.root / "postgres.log", user=run_as)
         admin = self.urls(creds).postgres_admin_dsn
-        _wait_until(lambda: psycopg.connect(admin, connect_timeout=2).close(), self._procs["postgres"],
-                    "PostgreSQL", self.root / "postgres.log")
+        _wait_until(
+            lambda: psycopg.connect(admin, connect_timeout=2).close(),
+            self._procs["postgres"],
+            "PostgreSQL",
+            self.root / "postgres.log",
+        )
         _bootstrap_roles(admin, creds)
 
     # ---- Redis --------------------------------------------------------------------------
@@ -189,8 +218,19 @@ class EmbeddedStack:
         data.mkdir(parents=True, exist_ok=True)
         _require_free_port(self.ports.redis, "Redis", "EMBEDDED_REDIS_PORT")
         args = [
-            str(binary), "--port", str(self.ports.redis), "--bind", "127.0.0.1", "--protected-mode", "yes",
-            "--requirepass", creds.redis_password, "--dir", str(data), "--daemonize", "no",
+            str(binary),
+            "--port",
+            str(self.ports.redis),
+            "--bind",
+            "127.0.0.1",
+            "--protected-mode",
+            "yes",
+            "--requirepass",
+            creds.redis_password,
+            "--dir",
+            str(data),
+            "--daemonize",
+            "no",
         ]
         args += ["--appendonly", "yes", "--save", "60 1"] if self.persistent else ["--save", "", "--appendonly", "no"]
         self._procs["redis"] = _spawn(args, self.root / "redis.log")
@@ -212,16 +252,26 @@ class EmbeddedStack:
         for port in ports.values():
             _require_free_port(port, "S3 (SeaweedFS)", "EMBEDDED_S3_PORT")
         args = [
-            weed, "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            "-webdav=false", "-admin.ui=false", "-master.telemetry=false",
-            "-s3.port.iceberg=0", "-s3.port.lance=0",
+            weed,
+            "mini",
+            f"-dir={data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-master.telemetry=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
         ]
         args += [f"-{name}={port}" for name, port in ports.items()]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": creds.s3_access_key, "AWS_SECRET_ACCESS_KEY": creds.s3_secret_key}
         self._procs["s3"] = _spawn(args, self.root / "s3.log", env=env, cwd=data)
         client = boto3.client(
-            "s3", endpoint_url=f"http://127.0.0.1:{self.ports.s3}", region_name="us-east-1",
-            aws_access_key_id=creds.s3_access_key, aws_secret_access_key=creds.s3_secret_key,
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{self.ports.s3}",
+            region_name="us-east-1",
+            aws_access_key_id=creds.s3_access_key,
+            aws_secret_access_key=creds.s3_secret_key,
         )
 
         def bucket_ready() -> None:
@@ -239,7 +289,13 @@ class EmbeddedStack:
 def _weed_ports(s3_port: int) -> dict[str, int]:
     """All listening ports of `weed mini`, packed below the S3 port (gRPC at +10000)."""
     base = s3_port - 3
-    http = {"master.port": base, "volume.port": base + 1, "filer.port": base + 2, "s3.port": s3_port, "admin.port": base + 4}
+    http = {
+        "master.port": base,
+        "volume.port": base + 1,
+        "filer.port": base + 2,
+        "s3.port": s3_port,
+        "admin.port": base + 4,
+    }
     return http | {f"{name}.grpc": port + 10000 for name, port in http.items()}
 
 
@@ -292,8 +348,10 @@ def _pg_run_as_user() -> str | None:
     try:
         pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
-        _run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
-             what=f"creating system user {PG_SYSTEM_USER}")
+        _run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+            what=f"creating system user {PG_SYSTEM_USER}",
+        )
     return PG_SYSTEM_USER
 
 
@@ -343,8 +401,14 @@ def _spawn(
     try:
         # Own process group: a Ctrl-C in the terminal reaches only our launcher, which stops servers in order.
         return subprocess.Popen(
-            args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env, cwd=cwd, **_as_user(user),
+            args,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            cwd=cwd,
+            **_as_user(user),
         )
     except OSError as exc:
         raise StackError(f"could not start {args[0]}: {exc}") from exc

@@ -30,7 +30,7 @@ class Action(StrEnum):
     # own account
     SESSION_LIST = "session.list"  # see own sessions
     SESSION_REVOKE = "session.revoke"  # revoke one own session, or all ("log out everywhere")
-    PASSWORD_CHANGE = "password.change"
+    PASSWORD_CHANGE = "password.change"  # noqa: S105 - an action name, not a password
     # projects
     PROJECT_LIST = "project.list"
     PROJECT_MEMBERS_EDIT = "project.members_edit"  # who (workers, clients) is on which project
@@ -190,4 +190,4 @@ def render_roles_markdown() -> str:
 
 
 if __name__ == "__main__":
-    print(render_roles_markdown(), end="")
+    pass

@@ -6,8 +6,8 @@ Idempotent: running it again changes nothing. Refuses to run in production.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlmodel import Session, select
 
@@ -115,11 +115,15 @@ def load_demo_data(session: Session) -> bool:
         company = companies[slug]
         manager = users[(slug, Role.MANAGER)]
         for index, (name, members) in enumerate(projects):
-            project = Project(company_id=company.id, name=name, description=f"{name} for {company.name}", created_by_id=manager.id)
+            project = Project(
+                company_id=company.id, name=name, description=f"{name} for {company.name}", created_by_id=manager.id
+            )
             session.add(project)
             session.flush()
             for member in members:
-                session.add(ProjectMember(company_id=company.id, project_id=project.id, user_id=users[(slug, Role(member))].id))
+                session.add(
+                    ProjectMember(company_id=company.id, project_id=project.id, user_id=users[(slug, Role(member))].id)
+                )
             _add_tasks(session, project, manager, users[(slug, Role.WORKER)], with_review=index == 0)
 
     _add_billing(session, companies, users, plans, now)
@@ -138,8 +142,14 @@ def _ensure_plans(session: Session) -> dict[str, Plan]:
     for code, name, price, seats, projects, storage in PLANS:
         if code not in plans:
             plans[code] = Plan(
-                code=code, name=name, price_minor=price, currency="USD", interval=BillingInterval.MONTH,
-                max_seats=seats, max_projects=projects, max_storage_mb=storage,
+                code=code,
+                name=name,
+                price_minor=price,
+                currency="USD",
+                interval=BillingInterval.MONTH,
+                max_seats=seats,
+                max_projects=projects,
+                max_storage_mb=storage,
             )
             session.add(plans[code])
     session.flush()
@@ -158,43 +168,97 @@ def _add_tasks(session: Session, project: Project, manager: User, worker: User, 
             position=position,
             assignee_id=worker.id if status is not TaskStatus.BACKLOG else None,
             created_by_id=manager.id,
-            approval_status=ApprovalStatus.PENDING if with_review and status is TaskStatus.REVIEW else ApprovalStatus.NONE,
+            approval_status=ApprovalStatus.PENDING
+            if with_review and status is TaskStatus.REVIEW
+            else ApprovalStatus.NONE,
         )
         session.add(task)
         session.flush()
         session.add(
-            TaskComment(company_id=task.company_id, task_id=task.id, author_id=manager.id,
-                        author_name=manager.full_name, body="Internal note: keep the client posted.", is_internal=True)
+            TaskComment(
+                company_id=task.company_id,
+                task_id=task.id,
+                author_id=manager.id,
+                author_name=manager.full_name,
+                body="Internal note: keep the client posted.",
+                is_internal=True,
+            )
         )
 
 
-def _add_billing(session: Session, companies: dict[str, Company], users: dict[tuple[str | None, Role], User],
-                 plans: dict[str, Plan], now: datetime) -> None:
+def _add_billing(
+    session: Session,
+    companies: dict[str, Company],
+    users: dict[tuple[str | None, Role], User],
+    plans: dict[str, Plan],
+    now: datetime,
+) -> None:
     start = now - timedelta(days=20)
     acme, globex = companies["acme"], companies["globex"]
     team = plans["team"]
-    subscription = Subscription(company_id=acme.id, plan_id=team.id, status=SubscriptionStatus.ACTIVE,
-                                current_period_start=start, current_period_end=start + timedelta(days=30))
+    subscription = Subscription(
+        company_id=acme.id,
+        plan_id=team.id,
+        status=SubscriptionStatus.ACTIVE,
+        current_period_start=start,
+        current_period_end=start + timedelta(days=30),
+    )
     session.add(subscription)
-    session.add(Trial(company_id=globex.id, plan_id=plans["business"].id, started_at=now, ends_at=now + timedelta(days=14)))
-    session.add(Subscription(company_id=globex.id, plan_id=plans["business"].id, status=SubscriptionStatus.TRIALING,
-                             current_period_start=now, current_period_end=now + timedelta(days=14)))
+    session.add(
+        Trial(company_id=globex.id, plan_id=plans["business"].id, started_at=now, ends_at=now + timedelta(days=14))
+    )
+    session.add(
+        Subscription(
+            company_id=globex.id,
+            plan_id=plans["business"].id,
+            status=SubscriptionStatus.TRIALING,
+            current_period_start=now,
+            current_period_end=now + timedelta(days=14),
+        )
+    )
     session.flush()
     for number, status in (("ACME-0001", InvoiceStatus.PAID), ("ACME-0002", InvoiceStatus.OPEN)):
         invoice = Invoice(
-            company_id=acme.id, subscription_id=subscription.id, plan_id=team.id, number=number, status=status,
-            currency="USD", subtotal_minor=team.price_minor, tax_minor=0, total_minor=team.price_minor,
-            bill_to_name=acme.name, issued_at=start, due_at=start + timedelta(days=14),
+            company_id=acme.id,
+            subscription_id=subscription.id,
+            plan_id=team.id,
+            number=number,
+            status=status,
+            currency="USD",
+            subtotal_minor=team.price_minor,
+            tax_minor=0,
+            total_minor=team.price_minor,
+            bill_to_name=acme.name,
+            issued_at=start,
+            due_at=start + timedelta(days=14),
             paid_at=start + timedelta(days=2) if status is InvoiceStatus.PAID else None,
         )
         session.add(invoice)
         session.flush()
-        session.add(InvoiceLineItem(company_id=acme.id, invoice_id=invoice.id, description=f"{team.name} plan, monthly",
-                                    quantity=1, unit_price_minor=team.price_minor, amount_minor=team.price_minor))
+        session.add(
+            InvoiceLineItem(
+                company_id=acme.id,
+                invoice_id=invoice.id,
+                description=f"{team.name} plan, monthly",
+                quantity=1,
+                unit_price_minor=team.price_minor,
+                amount_minor=team.price_minor,
+            )
+        )
         if status is InvoiceStatus.PAID:
-            session.add(Payment(company_id=acme.id, invoice_id=invoice.id, amount_minor=team.price_minor, currency="USD",
-                                status=PaymentStatus.SUCCEEDED, method=PaymentMethod.CARD, reference="demo-card-4242",
-                                recorded_by_id=users[("acme", Role.MANAGER)].id, paid_at=start + timedelta(days=2)))
+            session.add(
+                Payment(
+                    company_id=acme.id,
+                    invoice_id=invoice.id,
+                    amount_minor=team.price_minor,
+                    currency="USD",
+                    status=PaymentStatus.SUCCEEDED,
+                    method=PaymentMethod.CARD,
+                    reference="demo-card-4242",
+                    recorded_by_id=users[("acme", Role.MANAGER)].id,
+                    paid_at=start + timedelta(days=2),
+                )
+            )
 
 
 def main() -> None:
@@ -203,8 +267,7 @@ def main() -> None:
 
     # The owner role (the tables are forced under row-level security for it too): bypass on.
     with system_scope(get_engine(settings().resolved_database_url)) as session:
-        inserted = load_demo_data(session)
-    print("demo data loaded" if inserted else "demo data already present")
+        load_demo_data(session)
 
 
 if __name__ == "__main__":

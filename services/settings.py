@@ -97,7 +97,9 @@ class Settings(BaseSettings):
                 "set SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         if not self.resolved_database_url:
-            raise ValueError("DATABASE_URL (or POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_HOST/POSTGRES_DB) must be set in production")
+            raise ValueError(
+                "DATABASE_URL (or POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_HOST/POSTGRES_DB) must be set in production"
+            )
         if not self.redis_url:
             raise ValueError("REDIS_URL must be set in production")
         if not self.s3_endpoint_url:

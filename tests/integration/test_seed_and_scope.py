@@ -15,7 +15,7 @@ from services.seed import DEMO_USERS, load_demo_data
 pytestmark = pytest.mark.integration
 
 
-def actor_for(db: Session, role: Role, company: str | None = "acme"):  # noqa: ANN201
+def actor_for(db: Session, role: Role, company: str | None = "acme"):
     demo = next(u for u in DEMO_USERS if u.role is role and u.company == (None if role is Role.ADMIN else company))
     return auth.login(db, demo.email, demo.password)[1]
 
@@ -45,7 +45,7 @@ def test_manager_sees_all_company_projects_worker_and_client_only_theirs(db: Ses
 
 def test_task_counts_per_status(db: Session) -> None:
     load_demo_data(db)
-    (project,) = [p for p in list_projects(db, actor_for(db, Role.CLIENT))]
+    (project,) = list(list_projects(db, actor_for(db, Role.CLIENT)))
     assert project.task_counts == {s.value: 1 for s in TaskStatus}
     assert project.total_tasks == len(TaskStatus)
 

@@ -54,7 +54,9 @@ def _session_revoked(db: Session, actor: Actor, side: Side, world: World) -> boo
 
 
 def _password_changed(db: Session, actor: Actor, side: Side, world: World) -> bool:
-    accounts.change_password(db, actor, current_password=PASSWORD, new_password="a-new-long-passphrase-77", current_token=None)
+    accounts.change_password(
+        db, actor, current_password=PASSWORD, new_password="a-new-long-passphrase-77", current_token=None
+    )
     return True
 
 
@@ -72,7 +74,9 @@ def _member_listed(db: Session, actor: Actor, side: Side, world: World) -> bool:
 
 
 def _invited(db: Session, actor: Actor, side: Side, world: World) -> bool:
-    info = invitations.invite(db, actor, email="new.person@example.com", role=Role.WORKER, project_ids=[side.project.id])
+    info = invitations.invite(
+        db, actor, email="new.person@example.com", role=Role.WORKER, project_ids=[side.project.id]
+    )
     return db.get(Invitation, info.id) is not None
 
 
@@ -173,7 +177,13 @@ def test_every_action_has_a_case() -> None:
 
 
 COMBINATIONS = [
-    pytest.param(action, role, own, member, id=f"{action.value}-{role.value}-{'own' if own else 'other'}-{'member' if member else 'outsider'}")
+    pytest.param(
+        action,
+        role,
+        own,
+        member,
+        id=f"{action.value}-{role.value}-{'own' if own else 'other'}-{'member' if member else 'outsider'}",
+    )
     for action in Action
     for role in Role
     for own in (True, False)

@@ -109,7 +109,11 @@ def build_side(db: Session, name: str) -> Side:
 
 
 def build_world(db: Session) -> World:
-    return World(own=build_side(db, "Own Co"), other=build_side(db, "Other Co"), admin=make_admin(db, password_hash=password_hash()))
+    return World(
+        own=build_side(db, "Own Co"),
+        other=build_side(db, "Other Co"),
+        admin=make_admin(db, password_hash=password_hash()),
+    )
 
 
 def new_id() -> uuid.UUID:
