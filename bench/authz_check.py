@@ -23,18 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import psycopg
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from models import Role  # noqa: E402
-from services import auth  # noqa: E402
-from services.db import system_scope, tenant_scope  # noqa: E402
-from services.devstack import EmbeddedStack, StackPorts, free_port, free_s3_port  # noqa: E402
-from services.policy import Action, authorize  # noqa: E402
-from services.schema import upgrade_head  # noqa: E402
-from services.seed import DEMO_USERS, load_demo_data  # noqa: E402
-from services.settings import get_settings  # noqa: E402
+from models import Role
+from services import auth
+from services.db import system_scope, tenant_scope
+from services.devstack import EmbeddedStack, StackPorts, free_port, free_s3_port
+from services.policy import Action, authorize
+from services.schema import upgrade_head
+from services.seed import DEMO_USERS, load_demo_data
+from services.settings import get_settings
 
 
 def timed(fn: Callable[[], object], calls: int) -> list[float]:
@@ -99,8 +99,9 @@ def main() -> None:
         os.environ.update(urls.environ())  # login throttling talks to this Redis
         get_settings.cache_clear()
         name = "bench_authz"
-        with psycopg.connect(make_url(urls.database_url).set(drivername="postgresql").render_as_string(False),
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            make_url(urls.database_url).set(drivername="postgresql").render_as_string(False), autocommit=True
+        ) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         owner = make_url(urls.database_url).set(database=name).render_as_string(hide_password=False)
         app = make_url(urls.app_database_url).set(database=name).render_as_string(hide_password=False)

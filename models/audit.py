@@ -36,7 +36,9 @@ class AuditLog(SQLModel, table=True):
     action: str = Field(max_length=60)
     target_type: str = Field(default="", max_length=60)
     target_id: str = Field(default="", max_length=64)
-    changes: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(pg.JSONB, nullable=False, server_default="{}"))
+    changes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(pg.JSONB, nullable=False, server_default="{}")
+    )
     ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=512)
     created_at: datetime = tz_column(nullable=False, server_now=True)

@@ -39,7 +39,9 @@ def tz_column(*, nullable: bool = True, server_now: bool = False, onupdate: bool
     return Field(default_factory=utcnow if server_now else None, sa_column=column)
 
 
-def pg_enum(enum_cls: type[enum.Enum], name: str, *, nullable: bool = False, default: Any = None, index: bool = False) -> Any:
+def pg_enum(
+    enum_cls: type[enum.Enum], name: str, *, nullable: bool = False, default: Any = None, index: bool = False
+) -> Any:
     """A PostgreSQL ENUM column storing the enum *values* (lower-case strings)."""
     column: sa.Column[Any] = sa.Column(
         sa.Enum(enum_cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True),

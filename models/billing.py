@@ -107,7 +107,9 @@ class Invoice(SQLModel, table=True):
             ondelete="SET NULL (subscription_id)",
         ),
         sa.CheckConstraint(CURRENCY_CHECK, name="currency_iso"),
-        sa.CheckConstraint("subtotal_minor >= 0 AND tax_minor >= 0 AND total_minor = subtotal_minor + tax_minor", name="totals_add_up"),
+        sa.CheckConstraint(
+            "subtotal_minor >= 0 AND tax_minor >= 0 AND total_minor = subtotal_minor + tax_minor", name="totals_add_up"
+        ),
         sa.Index("ix_invoices_company_status", "company_id", "status", "issued_at"),
     )
 
@@ -135,7 +137,9 @@ class Invoice(SQLModel, table=True):
 class InvoiceLineItem(SQLModel, table=True):
     __tablename__ = "invoice_line_items"
     __table_args__ = (
-        sa.ForeignKeyConstraint(["company_id", "invoice_id"], ["invoices.company_id", "invoices.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["company_id", "invoice_id"], ["invoices.company_id", "invoices.id"], ondelete="CASCADE"
+        ),
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         sa.CheckConstraint("amount_minor = quantity * unit_price_minor", name="amount_adds_up"),
         sa.Index("ix_invoice_line_items_invoice", "company_id", "invoice_id"),

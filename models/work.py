@@ -49,7 +49,9 @@ class ProjectMember(SQLModel, table=True):
 
     __tablename__ = "project_members"
     __table_args__ = (
-        sa.ForeignKeyConstraint(["company_id", "project_id"], ["projects.company_id", "projects.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["company_id", "project_id"], ["projects.company_id", "projects.id"], ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(["company_id", "user_id"], ["users.company_id", "users.id"], ondelete="CASCADE"),
         sa.Index("ix_project_members_company_id_user_id", "company_id", "user_id"),
     )
@@ -64,7 +66,9 @@ class Task(SQLModel, table=True):
     __tablename__ = "tasks"
     __table_args__ = (
         sa.UniqueConstraint("company_id", "id"),
-        sa.ForeignKeyConstraint(["company_id", "project_id"], ["projects.company_id", "projects.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["company_id", "project_id"], ["projects.company_id", "projects.id"], ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(
             ["company_id", "assignee_id"], ["users.company_id", "users.id"], ondelete="SET NULL (assignee_id)"
         ),
@@ -128,7 +132,9 @@ class StoredFile(SQLModel, table=True):
     __tablename__ = "files"
     __table_args__ = (
         sa.ForeignKeyConstraint(["company_id", "task_id"], ["tasks.company_id", "tasks.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["company_id", "project_id"], ["projects.company_id", "projects.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["company_id", "project_id"], ["projects.company_id", "projects.id"], ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(
             ["company_id", "uploaded_by_id"], ["users.company_id", "users.id"], ondelete="SET NULL (uploaded_by_id)"
         ),
