@@ -72,15 +72,15 @@ def seed() -> None:
     print("demo data loaded" if inserted else "demo data already present")
 
 
-def print_banner(with_demo: bool) -> None:
+def print_banner(with_demo: bool, stack: EmbeddedStack | None) -> None:
     settings = get_settings()
     lines = [
         "",
         f"  Work dashboard is starting at {settings.public_url}",
         f"  environment: {settings.env}",
     ]
-    if settings.uses_embedded_services:
-        lines.append(f"  data (PostgreSQL, Redis, S3, logs): {settings.data_dir}")
+    if stack is not None:
+        lines.append(f"  data (PostgreSQL, Redis, S3, logs): {stack.root}")
     if with_demo:
         from services.seed import DEMO_USERS
 
@@ -107,7 +107,9 @@ def serve_app() -> int:
         "--loglevel",
         "warning",
     ]
-    app = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    # Reflex starts 2*CPU+1 workers with Redis; one per core is plenty and saves ~120 MB each.
+    env = {"GRANIAN_WORKERS": str(max(2, os.cpu_count() or 2)), **os.environ}
+    app = subprocess.Popen(command, cwd=ROOT, start_new_session=True, env=env)
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -156,7 +158,7 @@ def main() -> int:
     except ValueError as exc:  # pydantic's ValidationError: a clear message, not a trace
         sys.exit(f"configuration error: {exc}")
 
-    with backing_services():
+    with backing_services() as stack:
         if args.command == "migrate":
             migrate()
         elif args.command == "seed":
@@ -172,7 +174,7 @@ def main() -> int:
             with_demo = not args.no_seed and settings.env != "production"
             if with_demo:
                 seed()
-            print_banner(with_demo)
+            print_banner(with_demo, stack)
             return serve_app()
     return 0
 
