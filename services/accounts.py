@@ -242,16 +242,7 @@ def sign_up(
     session.flush()
 
     ip, user_agent = (ip or "")[: auth.MAX_IP_LENGTH], (user_agent or "")[: auth.MAX_USER_AGENT_LENGTH]
-    actor = Actor(
-        user_id=user.id,
-        company_id=company.id,
-        role=Role.MANAGER,
-        full_name=user.full_name,
-        email=user.email,
-        company_name=company.name,
-        ip=ip,
-        user_agent=user_agent,
-    )
+    actor = auth.actor_for(user, company, ip=ip, user_agent=user_agent)
     audit.record(
         session,
         actor=actor,

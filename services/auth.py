@@ -96,7 +96,7 @@ def login(session: Session, email: str, password: str, *, user_agent: str = "", 
         raise AuthenticationFailed()
     throttle.login_succeeded(claim, attempted, ip)
     token = open_session(session, user, ip=ip, user_agent=user_agent, company=company)
-    return token, _actor(user, company, ip=ip, user_agent=user_agent)
+    return token, actor_for(user, company, ip=ip, user_agent=user_agent)
 
 
 def _check_credentials(session: Session, email: str, password: str) -> tuple[User | None, Company | None, str]:
@@ -181,7 +181,7 @@ def open_session(
     session.flush()
     audit.record(
         session,
-        actor=_actor(user, company, ip=ip, user_agent=user_agent),
+        actor=actor_for(user, company, ip=ip, user_agent=user_agent),
         action=AuditAction.LOGIN,
         company_id=user.company_id,
         target_type=AuditTarget.SESSION,
@@ -207,7 +207,7 @@ def resolve_session(session: Session, token: str | None, *, ip: str = "", user_a
     if now - user_session.last_seen_at >= timedelta(minutes=1):
         user_session.last_seen_at = now
         session.add(user_session)
-    return _actor(user, company, ip=_clip(ip, MAX_IP_LENGTH), user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH))
+    return actor_for(user, company, ip=_clip(ip, MAX_IP_LENGTH), user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH))
 
 
 def list_sessions(session: Session, actor: Actor, *, current_token: str | None = None) -> list[SessionInfo]:
@@ -271,7 +271,9 @@ def logout(session: Session, token: str | None, *, ip: str = "", user_agent: str
     session.flush()
     audit.record(
         session,
-        actor=_actor(user, company, ip=_clip(ip, MAX_IP_LENGTH), user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH)),
+        actor=actor_for(
+            user, company, ip=_clip(ip, MAX_IP_LENGTH), user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH)
+        ),
         action=AuditAction.LOGOUT,
         company_id=user.company_id,
         target_type=AuditTarget.SESSION,
@@ -403,7 +405,8 @@ def _clip(value: str | None, limit: int) -> str:
     return (value or "")[:limit]
 
 
-def _actor(user: User, company: Company | None, *, ip: str = "", user_agent: str = "") -> Actor:
+def actor_for(user: User, company: Company | None = None, *, ip: str = "", user_agent: str = "") -> Actor:
+    """The Actor of `user` (company: the user's, for its name), with the request's ip and user agent."""
     return Actor(
         user_id=user.id,
         company_id=user.company_id,

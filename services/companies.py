@@ -30,6 +30,7 @@ from services import audit, auth, clock
 from services.actor import Actor
 from services.audit import AuditAction, AuditEntry, AuditFilter
 from services.errors import NotFound, ValidationFailed
+from services.invitations import parse_id
 from services.policy import Action, authorize
 
 LIVE_SUBSCRIPTION = (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
@@ -119,7 +120,7 @@ def list_companies(session: Session, actor: Actor, search: str = "") -> list[Com
 
 def company_detail(session: Session, actor: Actor, company_id: uuid.UUID | str) -> CompanyDetail:
     authorize(actor, Action.COMPANY_VIEW)
-    company = session.get(Company, _parse_id(company_id))
+    company = session.get(Company, parse_id(company_id))
     if company is None:
         raise NotFound()
     return _detail(session, actor, company)
@@ -131,7 +132,7 @@ def set_company_active(session: Session, actor: Actor, company_id: uuid.UUID | s
     authorize(actor, Action.COMPANY_SET_ACTIVE)
     if not isinstance(active, bool):
         raise ValidationFailed()
-    company = session.exec(select(Company).where(Company.id == _parse_id(company_id)).with_for_update()).first()
+    company = session.exec(select(Company).where(Company.id == parse_id(company_id)).with_for_update()).first()
     if company is None:
         raise NotFound()
     new_status = CompanyStatus.ACTIVE if active else CompanyStatus.DEACTIVATED
@@ -155,15 +156,6 @@ def set_company_active(session: Session, actor: Actor, company_id: uuid.UUID | s
         changes=changes,
     )
     return _detail(session, actor, company)
-
-
-def _parse_id(value: uuid.UUID | str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise NotFound() from exc
 
 
 def _detail(session: Session, actor: Actor, company: Company) -> CompanyDetail:

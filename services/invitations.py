@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -153,15 +154,11 @@ def invite(
         expires_at=now + INVITE_TTL,
         created_at=now,
     )
-    session.add(invitation)
-    session.flush()
-    audit.record(
+    _save_and_audit(
         session,
-        actor=actor,
-        action=AuditAction.MEMBER_INVITED,
-        company_id=company.id,
-        target_type="invitation",
-        target_id=str(invitation.id),
+        actor,
+        invitation,
+        AuditAction.MEMBER_INVITED,
         changes={
             "email": address,
             "role": invite_role.value,
@@ -189,15 +186,11 @@ def resend(session: Session, actor: Actor, invitation_id: uuid.UUID | str) -> In
     before_expiry = invitation.expires_at
     invitation.token_hash = auth.hash_token(token)
     invitation.expires_at = now + INVITE_TTL
-    session.add(invitation)
-    session.flush()
-    audit.record(
+    _save_and_audit(
         session,
-        actor=actor,
-        action=AuditAction.INVITE_RESENT,
-        company_id=company.id,
-        target_type="invitation",
-        target_id=str(invitation.id),
+        actor,
+        invitation,
+        AuditAction.INVITE_RESENT,
         changes={
             "email": invitation.email,
             "expires_at": {"before": before_expiry.isoformat(), "after": invitation.expires_at.isoformat()},
@@ -216,15 +209,11 @@ def revoke(session: Session, actor: Actor, invitation_id: uuid.UUID | str) -> In
     now = clock.now()
     if invitation.revoked_at is None:
         invitation.revoked_at = now
-        session.add(invitation)
-        session.flush()
-        audit.record(
+        _save_and_audit(
             session,
-            actor=actor,
-            action=AuditAction.INVITE_REVOKED,
-            company_id=invitation.company_id,
-            target_type="invitation",
-            target_id=str(invitation.id),
+            actor,
+            invitation,
+            AuditAction.INVITE_REVOKED,
             changes={"email": invitation.email, "role": Role(invitation.role).value},
         )
     return invitation_info(invitation, now)
@@ -287,16 +276,7 @@ def accept(
     session.add(invitation)
     session.flush()
     session_token = auth.open_session(session, user, ip=ip, user_agent=user_agent, method="invitation", company=company)
-    actor = Actor(
-        user_id=user.id,
-        company_id=company.id,
-        role=role,
-        full_name=user.full_name,
-        email=user.email,
-        company_name=company.name,
-        ip=ip,
-        user_agent=user_agent,
-    )
+    actor = auth.actor_for(user, company, ip=ip, user_agent=user_agent)
     audit.record(
         session,
         actor=actor,
@@ -341,6 +321,23 @@ def parse_id(value: uuid.UUID | str) -> uuid.UUID:
 
 
 # ---- internals ------------------------------------------------------------------------------------
+
+
+def _save_and_audit(
+    session: Session, actor: Actor, invitation: Invitation, action: str, *, changes: dict[str, Any]
+) -> None:
+    """Flush the invitation and record `action` on it in the audit log."""
+    session.add(invitation)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        company_id=invitation.company_id,
+        target_type="invitation",
+        target_id=str(invitation.id),
+        changes=changes,
+    )
 
 
 def _actor_company(session: Session, actor: Actor) -> Company:

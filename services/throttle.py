@@ -209,17 +209,25 @@ def refund_all(claim: Claim) -> None:
     settle(claim, refund=claim.keys)
 
 
-def wait_seconds(limit: Limit, subject: str) -> int:
-    """Seconds until the next attempt for this subject is allowed (0 when it is allowed now)."""
+def _counter(limit: Limit, subject: str) -> tuple[int, int] | None:
+    """(failures, last failure in ms) stored for the subject, or None when there is none."""
     if not subject:
-        return 0
+        return None
     try:
         count_text, last_text = get_redis().hmget(throttle_key(limit, subject), ["count", "last"])
     except redis.RedisError as exc:
         raise ServiceUnavailable("error.unavailable") from exc
     if count_text is None or last_text is None:
+        return None
+    return int(count_text), int(last_text)
+
+
+def wait_seconds(limit: Limit, subject: str) -> int:
+    """Seconds until the next attempt for this subject is allowed (0 when it is allowed now)."""
+    counter = _counter(limit, subject)
+    if counter is None:
         return 0
-    count, last = int(count_text), int(last_text)
+    count, last = counter
     delay_ms = limit.delay_seconds(count) * 1000
     now = _ms(clock.now())
     if now >= last + delay_ms + _ms_of(limit.window):
@@ -229,15 +237,10 @@ def wait_seconds(limit: Limit, subject: str) -> int:
 
 def failures(limit: Limit, subject: str) -> int:
     """Failures currently counted for the subject (expired ones excluded)."""
-    if not subject:
+    counter = _counter(limit, subject)
+    if counter is None:
         return 0
-    try:
-        count_text, last_text = get_redis().hmget(throttle_key(limit, subject), ["count", "last"])
-    except redis.RedisError as exc:
-        raise ServiceUnavailable("error.unavailable") from exc
-    if count_text is None or last_text is None:
-        return 0
-    count, last = int(count_text), int(last_text)
+    count, last = counter
     expires = last + limit.delay_seconds(count) * 1000 + _ms_of(limit.window)
     return 0 if _ms(clock.now()) >= expires else count
 

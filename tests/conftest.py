@@ -11,14 +11,16 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, NullPool, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -148,17 +150,17 @@ def owner_engine(test_env: TestServers, migrated_database: str) -> Iterator[Engi
 RLS_BYPASS_SQL = "SELECT set_config('app.rls_bypass', 'on', true)"
 
 
-@pytest.fixture
-def db(owner_engine: Engine) -> Iterator[Session]:
-    """A session inside a transaction that is rolled back after the test (commits become savepoints).
+@contextmanager
+def rolled_back_session(engine: Engine, *, rls_bypass: bool) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back at the end (commits become savepoints).
 
-    The tables are under FORCE ROW LEVEL SECURITY, which binds their owner too: the transaction
-    runs with the bypass on (transaction-local, so the rollback also clears it from the pooled
-    connection). Row-level security itself is tested in tests/integration/test_rls.py.
+    rls_bypass: row-level security off for the transaction (transaction-local, so the rollback
+    also clears it from a pooled connection).
     """
-    connection = owner_engine.connect()
+    connection = engine.connect()
     outer = connection.begin()
-    connection.execute(text(RLS_BYPASS_SQL))
+    if rls_bypass:
+        connection.execute(text(RLS_BYPASS_SQL))
     session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     try:
         yield session
@@ -169,8 +171,65 @@ def db(owner_engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
+def db(owner_engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test (commits become savepoints).
+
+    The tables are under FORCE ROW LEVEL SECURITY, which binds their owner too: the transaction
+    runs with the bypass on (transaction-local, so the rollback also clears it from the pooled
+    connection). Row-level security itself is tested in tests/integration/test_rls.py.
+    """
+    with rolled_back_session(owner_engine, rls_bypass=True) as session:
+        yield session
+
+
+@pytest.fixture
+def app_engine(test_env: TestServers, migrated_database: str) -> Iterator[Engine]:
+    """An engine connected as the app role (not the owner of the tables), without a pool.
+
+    Skips the test when the test servers use one role for owner and app.
+    """
+    url = test_env.database(migrated_database, app_role=True)
+    if make_url(url).username == make_url(test_env.database(migrated_database)).username:
+        pytest.skip("the test servers use one role for owner and app")
+    engine = create_engine(url, poolclass=NullPool)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def empty_database(test_env: TestServers) -> Iterator[str]:
     """URL of a brand-new empty database, dropped afterwards."""
     name = create_database(test_env, "wd_empty")
     yield test_env.database(name)
     drop_database(test_env, name)
+
+
+@pytest.fixture
+def demo(db: Session) -> Session:
+    """The `db` session with the demo data loaded."""
+    from services.seed import load_demo_data
+
+    load_demo_data(db)
+    return db
+
+
+@pytest.fixture
+def clean_throttle(test_env: TestServers) -> Iterator[None]:
+    """The login throttle's Redis counters emptied before and after the test."""
+    from services import throttle
+
+    throttle.clear_all()
+    yield
+    throttle.clear_all()
+
+
+def clock_at(monkeypatch: pytest.MonkeyPatch, start: datetime) -> Callable[[float], None]:
+    """Set services.clock.now to `start`; the returned move(seconds) sets it to start + seconds."""
+    from services import clock
+
+    def move(seconds: float) -> None:
+        moment = start + timedelta(seconds=seconds)
+        monkeypatch.setattr(clock, "now", lambda: moment)
+
+    move(0)
+    return move

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,14 +10,15 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from models import AuditLog, Company, Plan, Role, Trial, TrialStatus, User, UserSession
-from services import accounts, auth, clock, throttle
+from services import accounts, auth, throttle
 from services.actor import Actor
 from services.errors import Conflict, PermissionDenied, RateLimited, ServiceUnavailable, ValidationFailed
 from services.passwords import verify_password
-from services.seed import DEMO_USERS, load_demo_data
+from services.seed import DEMO_USERS
+from tests.conftest import clock_at
 from tests.factories import make_plan
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_throttle")]
 
 MANAGER = next(u for u in DEMO_USERS if u.role is Role.MANAGER)
 PASSWORD = "violet-harbour-engine-42"
@@ -25,27 +26,9 @@ NEW_PASSWORD = "amber-canyon-lantern-77"
 START = datetime(2030, 3, 1, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def clean_throttle(test_env: object) -> Iterator[None]:
-    throttle.clear_all()
-    yield
-    throttle.clear_all()
-
-
-@pytest.fixture
-def demo(db: Session) -> Session:
-    load_demo_data(db)
-    return db
-
-
 @pytest.fixture
 def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
-    def move(seconds: float) -> None:
-        moment = START + timedelta(seconds=seconds)
-        monkeypatch.setattr(clock, "now", lambda: moment)
-
-    move(0)
-    return move
+    return clock_at(monkeypatch, START)
 
 
 def sign_up(db: Session, **overrides: Any) -> tuple[str, Actor]:

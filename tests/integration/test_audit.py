@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -28,27 +27,16 @@ from models import AuditLog, Company, Role, TaskStatus, User
 from services import audit
 from services.actor import Actor
 from services.audit import AuditAction, AuditFilter, AuditTarget
+from services.auth import actor_for
 from services.db import apply_scope, system_scope
 from services.errors import PermissionDenied, ValidationFailed
+from tests.conftest import rolled_back_session
 from tests.factories import make_admin, make_audit, make_company, make_user
 
 if TYPE_CHECKING:
-    from tests.conftest import TestServers
+    pass
 
 pytestmark = pytest.mark.integration
-
-
-def actor_of(user: User, company: Company | None = None, *, ip: str = "", user_agent: str = "") -> Actor:
-    return Actor(
-        user_id=user.id,
-        company_id=user.company_id,
-        role=user.role,
-        full_name=user.full_name,
-        email=user.email,
-        company_name=company.name if company else "",
-        ip=ip,
-        user_agent=user_agent,
-    )
 
 
 @dataclass
@@ -69,11 +57,11 @@ def world(db: Session) -> World:
     return World(
         a=a,
         b=b,
-        manager_a=actor_of(make_user(db, a, Role.MANAGER), a, ip="10.0.0.1", user_agent="Firefox"),
-        worker_a=actor_of(make_user(db, a, Role.WORKER), a),
-        client_a=actor_of(make_user(db, a, Role.CLIENT), a),
-        manager_b=actor_of(make_user(db, b, Role.MANAGER), b),
-        admin=actor_of(make_admin(db), None, ip="192.0.2.7"),
+        manager_a=actor_for(make_user(db, a, Role.MANAGER), a, ip="10.0.0.1", user_agent="Firefox"),
+        worker_a=actor_for(make_user(db, a, Role.WORKER), a),
+        client_a=actor_for(make_user(db, a, Role.CLIENT), a),
+        manager_b=actor_for(make_user(db, b, Role.MANAGER), b),
+        admin=actor_for(make_admin(db), None, ip="192.0.2.7"),
     )
 
 
@@ -593,30 +581,18 @@ def test_export_streams_through_a_server_side_cursor_in_batches(
 
 
 @pytest.fixture
-def app_db(test_env: TestServers, migrated_database: str) -> Iterator[Session]:
+def app_db(app_engine: Engine) -> Iterator[Session]:
     """A rolled-back session connected as the app role (SELECT and INSERT only on audit_logs)."""
-    url = test_env.database(migrated_database, app_role=True)
-    if make_url(url).username == make_url(test_env.database(migrated_database)).username:
-        pytest.skip("the test servers use one role for owner and app")
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    connection = engine.connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    try:
+    with rolled_back_session(app_engine, rls_bypass=False) as session:
         yield session
-    finally:
-        session.close()
-        outer.rollback()
-        connection.close()
-        engine.dispose()
 
 
 def test_the_service_works_as_the_app_role_in_each_scope(app_db: Session) -> None:
     db = app_db
     apply_scope(db, None, bypass=True)  # set up two companies' data as system work
     a, b = make_company(db, "Acme"), make_company(db, "Globex")
-    manager = actor_of(make_user(db, a, Role.MANAGER), a)
-    admin = actor_of(make_admin(db))
+    manager = actor_for(make_user(db, a, Role.MANAGER), a)
+    admin = actor_for(make_admin(db))
     in_a, in_b, operator = make_audit(db, a, action="in_a"), make_audit(db, b, action="in_b"), make_audit(db, None)
 
     apply_scope(db, manager)  # the manager's own transaction: their company only

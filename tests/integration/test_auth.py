@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +14,10 @@ from models import AuditLog, Company, CompanyStatus, Role, User, UserSession
 from services import auth, clock, passwords, throttle
 from services.actor import Actor
 from services.errors import AuthenticationFailed, NotFound, PermissionDenied, RateLimited, ValidationFailed
-from services.seed import DEMO_USERS, load_demo_data
+from services.seed import DEMO_USERS
+from tests.conftest import clock_at
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_throttle")]
 
 MANAGER = next(u for u in DEMO_USERS if u.role is Role.MANAGER)
 WORKER = next(u for u in DEMO_USERS if u.role is Role.WORKER and u.company == MANAGER.company)
@@ -26,29 +27,10 @@ CLIENT = next(u for u in DEMO_USERS if u.role is Role.CLIENT)
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def clean_throttle(test_env: object) -> Iterator[None]:
-    throttle.clear_all()
-    yield
-    throttle.clear_all()
-
-
-@pytest.fixture
-def demo(db: Session) -> Session:
-    load_demo_data(db)
-    return db
-
-
 @pytest.fixture
 def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
     """at(seconds): the clock reads START + seconds."""
-
-    def move(seconds: float) -> None:
-        moment = START + timedelta(seconds=seconds)
-        monkeypatch.setattr(clock, "now", lambda: moment)
-
-    move(0)
-    return move
+    return clock_at(monkeypatch, START)
 
 
 class CountingHasher:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, func, select
 
@@ -44,6 +44,7 @@ from models import (
     UserSession,
 )
 from services.settings import PROJECT_ROOT
+from tests.conftest import rolled_back_session
 from tests.factories import (
     add_member,
     make_admin,
@@ -65,7 +66,7 @@ from tests.factories import (
 )
 
 if TYPE_CHECKING:
-    from tests.conftest import TestServers
+    pass
 
 pytestmark = pytest.mark.integration
 
@@ -561,23 +562,10 @@ def test_k7_files_and_tasks_are_well_formed(db: Session) -> None:
 
 
 @pytest.fixture
-def app_db(test_env: TestServers, migrated_database: str) -> Iterator[Session]:
+def app_db(app_engine: Engine) -> Iterator[Session]:
     """Like `db`, but connected as the app role (not the owner of the tables)."""
-    url = test_env.database(migrated_database, app_role=True)
-    if make_url(url).username == make_url(test_env.database(migrated_database)).username:
-        pytest.skip("the test servers use one role for owner and app")
-    engine: Engine = sa.create_engine(url, poolclass=sa.NullPool)
-    connection = engine.connect()
-    outer = connection.begin()
-    connection.execute(sa.text("SELECT set_config('app.rls_bypass', 'on', true)"))  # row-level security: see all
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    try:
+    with rolled_back_session(app_engine, rls_bypass=True) as session:  # row-level security: see all
         yield session
-    finally:
-        session.close()
-        outer.rollback()
-        connection.close()
-        engine.dispose()
 
 
 def test_a1_the_app_cannot_rewrite_the_audit_trail_but_deletions_still_cascade_into_it(app_db: Session) -> None:

@@ -13,9 +13,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from models import AuditLog, Company, CompanyStatus, Invitation, Role, SubscriptionStatus, TrialStatus, User
+from models import AuditLog, Company, CompanyStatus, Invitation, Role, SubscriptionStatus, TrialStatus
 from services import auth, clock, companies, invitations
 from services.actor import Actor
+from services.auth import actor_for
 from services.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationFailed
 from services.passwords import hash_password
 from tests.factories import (
@@ -37,15 +38,9 @@ LOGIN_IP = f"2001:db8::{secrets.token_hex(2)}"
 PASSWORD = "Company-user-passphrase-7"
 
 
-def actor_of(user: User) -> Actor:
-    return Actor(
-        user_id=user.id, company_id=user.company_id, role=user.role, full_name=user.full_name, email=user.email
-    )
-
-
 @pytest.fixture
 def admin(db: Session) -> Actor:
-    return actor_of(make_admin(db))
+    return actor_for(make_admin(db))
 
 
 # ---- list and search ------------------------------------------------------------------------------
@@ -127,7 +122,7 @@ def test_company_detail(db: Session, admin: Actor) -> None:
 def test_only_the_operator_uses_the_console(db: Session) -> None:
     company = make_company(db, "Guarded")
     for role in (Role.MANAGER, Role.WORKER, Role.CLIENT):
-        actor = actor_of(make_user(db, company, role))
+        actor = actor_for(make_user(db, company, role))
         with pytest.raises(PermissionDenied):
             companies.list_companies(db, actor)
         with pytest.raises(PermissionDenied):

@@ -42,16 +42,7 @@ LINK = re.compile(r"(https?://\S+)/invite/([A-Za-z0-9_-]+)")
 
 
 def actor_of(user: User, company: Company | None = None) -> Actor:
-    return Actor(
-        user_id=user.id,
-        company_id=user.company_id,
-        role=user.role,
-        full_name=user.full_name,
-        email=user.email,
-        company_name=company.name if company else "",
-        ip="203.0.113.7",
-        user_agent="pytest",
-    )
+    return auth.actor_for(user, company, ip="203.0.113.7", user_agent="pytest")
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from models import TENANT_TABLES, Company, Role, User, metadata
 from services.actor import Actor
+from services.auth import actor_for
 from services.db import apply_scope, current_scope, get_engine, session_scope, system_scope, tenant_scope
 from services.schema import alembic_config, upgrade_head
 from tests.conftest import create_database, drop_database
@@ -84,12 +85,6 @@ class RlsDatabase:
     b: Tenant
     admin: User
     totals: dict[str, int]  # table -> all rows, operator's included
-
-
-def actor_for(user: User) -> Actor:
-    return Actor(
-        user_id=user.id, company_id=user.company_id, role=user.role, full_name=user.full_name, email=user.email
-    )
 
 
 def populate(session: Session, name: str, plan: Plan) -> Tenant:

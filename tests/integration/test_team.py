@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from models import AuditLog, Company, ProjectMember, Role, User
 from services import auth, clock, team
 from services.actor import Actor
+from services.auth import actor_for
 from services.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.passwords import hash_password
 from tests.factories import add_member, make_admin, make_company, make_invitation, make_project, make_user
@@ -27,17 +28,6 @@ pytestmark = pytest.mark.integration
 LOGIN_IP = f"2001:db8::{secrets.token_hex(2)}"
 
 PASSWORD = "Team-member-passphrase-1"
-
-
-def actor_of(user: User, company: Company | None = None) -> Actor:
-    return Actor(
-        user_id=user.id,
-        company_id=user.company_id,
-        role=user.role,
-        full_name=user.full_name,
-        email=user.email,
-        company_name=company.name if company else "",
-    )
 
 
 class World:
@@ -61,7 +51,7 @@ class World:
 
     def actor(self, user: User) -> Actor:
         company = self.db.get(Company, user.company_id) if user.company_id else None
-        return actor_of(user, company)
+        return actor_for(user, company)
 
     @property
     def m(self) -> Actor:

@@ -3,43 +3,31 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
 
-from services import clock, redis_client, throttle
+from services import redis_client, throttle
 from services.errors import RateLimited, ServiceUnavailable
 from services.settings import get_settings
+from tests.conftest import clock_at
 
 if TYPE_CHECKING:
     from tests.conftest import TestServers
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_throttle")]
 
 EMAIL = "someone@example.com"
 IP = "203.0.113.7"
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def clean_throttle(test_env: TestServers) -> Iterator[None]:
-    throttle.clear_all()
-    yield
-    throttle.clear_all()
-
-
 @pytest.fixture
 def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
     """at(seconds): set the clock to START + seconds."""
-
-    def move(seconds: float) -> None:
-        moment = START + timedelta(seconds=seconds)
-        monkeypatch.setattr(clock, "now", lambda: moment)
-
-    move(0)
-    return move
+    return clock_at(monkeypatch, START)
 
 
 def fail(email: str = EMAIL, ip: str = IP) -> None:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from sqlmodel import Session
 
 from models import Company, Invitation, Project, Role, User, UserSession
-from services import audit
+from services import audit, auth
 from services.actor import Actor
 from services.passwords import hash_password
 from tests.factories import add_member, make_admin, make_company, make_invitation, make_project, make_session, make_user
@@ -63,16 +63,7 @@ class World:
 
 
 def as_actor(user: User, company: Company | None) -> Actor:
-    return Actor(
-        user_id=user.id,
-        company_id=user.company_id,
-        role=user.role,
-        full_name=user.full_name,
-        email=user.email,
-        company_name=company.name if company else "",
-        ip="203.0.113.7",
-        user_agent="matrix",
-    )
+    return auth.actor_for(user, company, ip="203.0.113.7", user_agent="matrix")
 
 
 def build_side(db: Session, name: str) -> Side:
