@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from dashboard.api import auth
+from dashboard.api import audit, auth
 
 
 def api_app() -> Starlette:
-    return Starlette(routes=[*auth.routes])
+    return Starlette(routes=[*auth.routes, *audit.routes])

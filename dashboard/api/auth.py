@@ -1,20 +1,26 @@
-"""POST /api/auth/login and /api/auth/logout: plain HTTP, mounted on Reflex's backend.
+"""Plain-HTTP auth routes mounted on Reflex's backend: login, logout, sign-up, invitation acceptance.
 
-The login form is an ordinary HTML form, so it works before (and without) hydration. The
-session token travels only in our HttpOnly cookie; the websocket handshake carries it to the
-states (see dashboard/state/base.py). Errors never leak: every failure is a 303 to
-/login?error=<translation key>.
+The forms are ordinary HTML forms, so they work before (and without) hydration. The session token
+travels only in our HttpOnly cookie; the websocket handshake carries it to the states (see
+dashboard/state/base.py). Errors never leak: every failure is a 303 back to the form's page with
+`?error=<translation key>` (and the entered non-secret fields, never a password).
+The database and password work runs in a worker thread: argon2 must not stall the event loop
+that also serves the websockets.
 """
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode, urlsplit
+from collections.abc import Callable, Mapping
+from urllib.parse import quote, urlencode, urlsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from services import accounts, invitations
+from services.actor import Actor
 from services.auth import SESSION_COOKIE, login, logout, session_max_age_seconds
 from services.db import system_scope
 from services.errors import RateLimited, ServiceError
@@ -23,19 +29,15 @@ from services.settings import get_settings
 log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 16 * 1024
+MAX_ECHO_LENGTH = 320  # entered fields echoed back into the form after an error
 
 
-def _login_error(key: str, retry_after: int | None = None) -> RedirectResponse:
-    query = {"error": key} | ({"retry": str(retry_after)} if retry_after else {})
-    return RedirectResponse("/login?" + urlencode(query), status_code=303)
+def same_origin(request: Request) -> bool:
+    """Refuse cross-site requests (CSRF, login CSRF).
 
-
-def _same_origin(request: Request) -> bool:
-    """Refuse cross-site form posts (CSRF, login CSRF).
-
-    Browsers send Origin on every cross-origin POST, so a request whose Origin (or, failing that,
-    Referer) names another host is refused. Requests with neither (curl, tests) carry no ambient
-    browser credentials of a victim and are allowed.
+    Browsers send Origin on every cross-origin POST (and Sec-Fetch-Site everywhere), so a request
+    naming another site is refused. Requests with neither (curl, tests) carry no ambient browser
+    credentials of a victim and are allowed.
     """
     if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
         return False
@@ -50,8 +52,16 @@ def _same_origin(request: Request) -> bool:
     return source_netloc in allowed
 
 
-def _client_ip(request: Request) -> str:
+def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
+
+
+def _back(path: str, key: str, *, retry_after: int | None = None, echo: Mapping[str, str] | None = None) -> Response:
+    query = {"error": key} | ({"retry": str(retry_after)} if retry_after else {})
+    query |= {k: v[:MAX_ECHO_LENGTH] for k, v in (echo or {}).items() if v}
+    response = RedirectResponse(f"{path}?{urlencode(query)}", status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def _form_fields(request: Request) -> dict[str, str] | None:
@@ -61,36 +71,7 @@ async def _form_fields(request: Request) -> dict[str, str] | None:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-def _clear_cookie(response: Response) -> None:
-    settings = get_settings()
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
-
-
-async def login_route(request: Request) -> Response:
-    if not _same_origin(request):
-        return _login_error("error.cross_site")
-    try:
-        fields = await _form_fields(request)
-        if fields is None:
-            return _login_error("error.invalid_input")
-        # Login looks users up by email before any tenant is known: system scope (services.db).
-        with system_scope() as session:
-            token, _actor = login(
-                session,
-                fields.get("email", ""),
-                fields.get("password", ""),
-                user_agent=request.headers.get("user-agent", ""),
-                ip=_client_ip(request),
-            )
-    except RateLimited as exc:
-        return _login_error("error.too_many_attempts", exc.retry_after)
-    except ServiceError as exc:
-        from dashboard.i18n import error_key
-
-        return _login_error(error_key(exc.message))
-    except Exception:
-        log.exception("login failed unexpectedly")
-        return _login_error("error.generic")
+def _signed_in(token: str) -> Response:
     settings = get_settings()
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
@@ -106,18 +87,111 @@ async def login_route(request: Request) -> Response:
     return response
 
 
+async def _open_session(
+    request: Request,
+    page_of: Callable[[Mapping[str, str]], str],
+    echoed: tuple[str, ...],
+    start: Callable[[dict[str, str], str, str], tuple[str, Actor]],
+) -> Response:
+    """The shared flow of login, sign-up and acceptance: read the form, check the origin, run `start`
+    (in system scope: there is no actor yet) and set the cookie, or go back to the form's page
+    (`page_of(fields)`) with the error."""
+    try:
+        parsed = await _form_fields(request)
+    except Exception:  # noqa: BLE001 - a malformed body is bad input, whatever the parser raised
+        parsed = None
+    fields = parsed or {}
+    page = page_of(fields)
+    if not same_origin(request):
+        return _back(page, "error.cross_site")
+    if parsed is None:
+        return _back(page, "error.invalid_input")
+    try:
+        token, _actor = await run_in_threadpool(
+            start, fields, client_ip(request), request.headers.get("user-agent", "")
+        )
+    except RateLimited as exc:
+        return _back(page, "error.too_many_attempts", retry_after=exc.retry_after, echo=_echo(fields, echoed))
+    except ServiceError as exc:
+        from dashboard.i18n import error_key
+
+        return _back(page, error_key(exc.message), echo=_echo(fields, echoed))
+    except Exception:
+        log.exception("%s failed unexpectedly", request.url.path)
+        return _back(page, "error.generic", echo=_echo(fields, echoed))
+    return _signed_in(token)
+
+
+def _echo(fields: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    return {name: fields.get(name, "") for name in names}
+
+
+# ---- routes ------------------------------------------------------------------------------------
+
+
+async def login_route(request: Request) -> Response:
+    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
+        with system_scope() as session:
+            return login(session, fields.get("email", ""), fields.get("password", ""), user_agent=user_agent, ip=ip)
+
+    return await _open_session(request, lambda _fields: "/login", (), start)
+
+
+async def signup_route(request: Request) -> Response:
+    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
+        with system_scope() as session:
+            return accounts.sign_up(
+                session,
+                company_name=fields.get("company_name", ""),
+                full_name=fields.get("full_name", ""),
+                email=fields.get("email", ""),
+                password=fields.get("password", ""),
+                ip=ip,
+                user_agent=user_agent,
+            )
+
+    return await _open_session(request, lambda _fields: "/signup", ("company_name", "full_name", "email"), start)
+
+
+def _invite_page(fields: Mapping[str, str]) -> str:
+    """The form's page, /invite/<token>: errors go back there (a missing token: a page that says "invalid")."""
+    token = fields.get("token", "")
+    return f"/invite/{quote(token, safe='')}" if 0 < len(token) <= invitations.MAX_TOKEN_LENGTH else "/invite/-"
+
+
+async def accept_invite_route(request: Request) -> Response:
+    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
+        with system_scope() as session:
+            return invitations.accept(
+                session,
+                fields.get("token", ""),
+                full_name=fields.get("full_name", ""),
+                password=fields.get("password", ""),
+                ip=ip,
+                user_agent=user_agent,
+            )
+
+    return await _open_session(request, _invite_page, ("full_name",), start)
+
+
 async def logout_route(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    if not _same_origin(request):
+    if not same_origin(request):
         return response  # do not log anyone out from another site; do not revoke either
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        try:
+        ip, user_agent = client_ip(request), request.headers.get("user-agent", "")
+
+        def end() -> None:
             with system_scope() as session:
-                logout(session, token, ip=_client_ip(request), user_agent=request.headers.get("user-agent", ""))
+                logout(session, token, ip=ip, user_agent=user_agent)
+
+        try:
+            await run_in_threadpool(end)
         except Exception:
             log.exception("logout failed unexpectedly")
-    _clear_cookie(response)
+    settings = get_settings()
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -125,4 +199,6 @@ async def logout_route(request: Request) -> Response:
 routes = [
     Route("/api/auth/login", login_route, methods=["POST"]),
     Route("/api/auth/logout", logout_route, methods=["POST"]),
+    Route("/api/auth/signup", signup_route, methods=["POST"]),
+    Route("/api/auth/accept-invite", accept_invite_route, methods=["POST"]),
 ]

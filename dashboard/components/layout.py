@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.controls import dark_mode_switch, hydration_marker, language_switch
+from dashboard.components.messages import messages
 from dashboard.components.native_form import native_form
 from dashboard.i18n import t, t_var
 from dashboard.state.base import PAGE_ROUTES, AuthState
@@ -66,21 +67,14 @@ def header() -> rx.Component:
     )
 
 
-def error_callout() -> rx.Component:
-    return rx.cond(
-        AuthState.error_key != "",
-        rx.callout(t_var(AuthState.error_key), icon="triangle_alert", color_scheme="red", id="page-error"),
-    )
-
-
 def page_frame(*children: rx.Component, title_key: str) -> rx.Component:
     return rx.hstack(
         sidebar(),
         rx.vstack(
             header(),
             rx.vstack(
-                rx.heading(t(title_key), size="6"),
-                error_callout(),
+                rx.heading(t(title_key), size="6", id="page-title"),
+                messages(),
                 *children,
                 padding="1.5em",
                 width="100%",

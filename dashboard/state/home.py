@@ -7,7 +7,7 @@ from models import Role
 from services.actor import Actor
 from services.companies import list_companies
 from services.db import tenant_scope
-from services.policy import Page
+from services.policy import Action
 from services.projects import list_projects
 
 
@@ -17,7 +17,7 @@ class HomeState(AuthState):
     count: int = 0
 
     @rx.event
-    @requires(Page.HOME)
+    @requires(Action.HOME_VIEW)
     def load(self, actor: Actor) -> None:
         self.summary_key = f"home.summary.{actor.role.value}"
         with tenant_scope(actor) as session:

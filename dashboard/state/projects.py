@@ -6,7 +6,7 @@ from dashboard.state.base import AuthState, requires
 from models import TaskStatus
 from services.actor import Actor
 from services.db import tenant_scope
-from services.policy import Page
+from services.policy import Action
 from services.projects import list_projects
 
 TASK_STATUSES: list[str] = [s.value for s in TaskStatus]
@@ -18,7 +18,7 @@ class ProjectsState(AuthState):
     loaded: bool = False
 
     @rx.event
-    @requires(Page.PROJECTS)
+    @requires(Action.PROJECT_LIST)
     def load(self, actor: Actor) -> None:
         with tenant_scope(actor) as session:
             summaries = list_projects(session, actor)

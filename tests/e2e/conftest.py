@@ -141,6 +141,8 @@ def app_url(test_env: TestServers, e2e_database: tuple[str, str]) -> Iterator[st
         "APP_HOST": "127.0.0.1",
         "APP_PORT": str(port),
         "GRANIAN_WORKERS": os.environ.get("E2E_APP_WORKERS", "2"),
+        # Invitation mails go to the dev outbox (Redis), which the admin reads on /outbox.
+        "MAIL_BACKEND": "outbox",
         "PYTHONUNBUFFERED": "1",
     }
     reports = ROOT / "reports"
@@ -224,4 +226,17 @@ def login_as(page: Page, app_url: str, email: str, password: str) -> None:
     page.fill("#password", password)
     page.click("#login-submit")
     page.wait_for_url(at("/"))
+    wait_hydrated(page)
+
+
+def nav_ids(page: Page) -> list[str]:
+    nav = page.locator("#sidebar [data-testid=nav-item]")
+    expect(nav.first).to_be_visible()
+    return [nav.nth(i).get_attribute("id") or "" for i in range(nav.count())]
+
+
+def submit_and_land(page: Page, button: str, path: str, *, query: bool = False) -> None:
+    """Click a form's submit button (a plain HTTP form), wait for the redirect target and its hydration."""
+    page.click(button)
+    page.wait_for_url(at(path, query=query))
     wait_hydrated(page)

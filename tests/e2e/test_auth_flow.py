@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from models import Role
 from services.auth import SESSION_COOKIE
 from services.seed import DEMO_USERS
-from tests.e2e.conftest import at, goto, login_as, wait_hydrated
+from tests.e2e.conftest import at, goto, login_as, nav_ids, wait_hydrated
 
 pytestmark = pytest.mark.e2e
 
@@ -18,18 +18,12 @@ pytestmark = pytest.mark.e2e
 USERS = {role: next(u for u in DEMO_USERS if u.role is role) for role in Role}
 
 EXPECTED_NAV = {
-    Role.ADMIN: ["nav-home", "nav-companies"],
-    Role.MANAGER: ["nav-home", "nav-projects"],
-    Role.WORKER: ["nav-home", "nav-projects"],
-    Role.CLIENT: ["nav-home", "nav-projects"],
+    Role.ADMIN: ["nav-home", "nav-audit", "nav-companies", "nav-outbox", "nav-account"],
+    Role.MANAGER: ["nav-home", "nav-projects", "nav-team", "nav-audit", "nav-account"],
+    Role.WORKER: ["nav-home", "nav-projects", "nav-account"],
+    Role.CLIENT: ["nav-home", "nav-projects", "nav-account"],
 }
 ROLE_LABEL = {Role.ADMIN: "Administrator", Role.MANAGER: "Manager", Role.WORKER: "Worker", Role.CLIENT: "Client"}
-
-
-def nav_ids(page: Page) -> list[str]:
-    nav = page.locator("#sidebar [data-testid=nav-item]")
-    expect(nav.first).to_be_visible()
-    return [nav.nth(i).get_attribute("id") or "" for i in range(nav.count())]
 
 
 def session_cookie(context: BrowserContext) -> dict | None:
@@ -93,7 +87,7 @@ def test_wrong_password_shows_message_and_sets_no_cookie(page: Page, app_url: st
     page.click("#login-submit")
     page.wait_for_url(at("/login", query=True))
     wait_hydrated(page)
-    expect(page.locator("#login-error")).to_have_text("Wrong email or password.")
+    expect(page.locator("#page-error")).to_have_text("Wrong email or password.")
     assert session_cookie(page.context) is None
 
     # An unknown email gets exactly the same answer.
@@ -103,7 +97,7 @@ def test_wrong_password_shows_message_and_sets_no_cookie(page: Page, app_url: st
     page.click("#login-submit")
     page.wait_for_url(at("/login", query=True))
     wait_hydrated(page)
-    expect(page.locator("#login-error")).to_have_text("Wrong email or password.")
+    expect(page.locator("#page-error")).to_have_text("Wrong email or password.")
     assert session_cookie(page.context) is None
 
 
@@ -116,7 +110,7 @@ def test_language_switch_translates_login_page(page: Page, app_url: str) -> None
     # The choice is kept in this browser.
     goto(page, app_url, "/login?error=error.bad_credentials")
     expect(page.locator("#login-title")).to_have_text("Вход")
-    expect(page.locator("#login-error")).to_have_text("Неверная почта или пароль.")
+    expect(page.locator("#page-error")).to_have_text("Неверная почта или пароль.")
     page.click("#lang-en")
     expect(page.locator("#login-title")).to_have_text("Sign in")
 

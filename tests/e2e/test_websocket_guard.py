@@ -23,6 +23,8 @@ NAMESPACE = "/_event"
 STATE = "reflex___state____state.dashboard___state___base____auth_state"
 PROJECTS = STATE + ".dashboard___state___projects____projects_state"
 COMPANIES = STATE + ".dashboard___state___companies____companies_state"
+TEAM = STATE + ".dashboard___state___team____team_state"
+AUDIT = STATE + ".dashboard___state___audit____audit_state"
 
 
 def _login_token(app_url: str, role: Role) -> str:
@@ -48,7 +50,9 @@ def _login_token(app_url: str, role: Role) -> str:
     raise AssertionError("login did not redirect")
 
 
-def _call(app_url: str, handler: str, path: str, cookie: str | None) -> list[dict[str, Any]]:
+def _call(
+    app_url: str, handler: str, path: str, cookie: str | None, payload: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Connect like a browser would (any made-up client token), call one handler, collect updates."""
     updates: list[dict[str, Any]] = []
     done = threading.Event()
@@ -72,7 +76,7 @@ def _call(app_url: str, handler: str, path: str, cookie: str | None) -> list[dic
     try:
         client.emit(
             "event",
-            {"name": handler, "payload": {}, "router_data": {"pathname": path, "asPath": path}},
+            {"name": handler, "payload": payload or {}, "router_data": {"pathname": path, "asPath": path}},
             namespace=NAMESPACE,
         )
         done.wait(15)  # the first update, then a moment for any that follow it
@@ -135,3 +139,40 @@ def test_session_token_never_reaches_the_browser_state(app_url: str) -> None:
     token = _login_token(app_url, Role.MANAGER)
     updates = _call(app_url, PROJECTS + ".load", "/projects", cookie=token)
     assert updates and token not in _flatten(updates)
+
+
+def test_anonymous_socket_cannot_change_a_role(app_url: str) -> None:
+    payload = {"user_id": "00000000-0000-4000-8000-000000000000", "role": "manager"}
+    updates = _call(app_url, TEAM + ".change_role", "/team", cookie=None, payload=payload)
+    assert _redirects(updates) == ["/login"], updates
+    assert not _var(_merged_delta(updates), TEAM, "members")
+
+
+def test_client_socket_gets_no_team_or_audit_data(app_url: str) -> None:
+    token = _login_token(app_url, Role.CLIENT)
+    for handler, path, var in (
+        (TEAM + ".load_members", "/team", "members"),
+        (AUDIT + ".load_entries", "/audit", "entries"),
+    ):
+        updates = _call(app_url, handler, path, cookie=token)
+        assert _redirects(updates) == ["/"], updates
+        assert not _var(_merged_delta(updates), handler.rsplit(".", 1)[0], var)
+        assert "@acme.example.com" not in _flatten(updates).replace("client@acme.example.com", "")
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ({"user_id": "not-a-uuid", "role": "worker"}, "error.invalid_id"),
+        ({"user_id": ["a", "list"], "role": "worker"}, "error.invalid_id"),
+        ({"user_id": "00000000-0000-4000-8000-000000000000", "role": "admin"}, "error.invalid_input"),
+        ({"user_id": "00000000-0000-4000-8000-000000000000", "role": "worker"}, "error.not_found"),
+        ({"unexpected": 1}, "error.invalid_input"),
+    ],
+)
+def test_bad_arguments_get_a_clear_error(app_url: str, payload: dict[str, Any], error: str) -> None:
+    token = _login_token(app_url, Role.MANAGER)
+    updates = _call(app_url, TEAM + ".change_role", "/team", cookie=token, payload=payload)
+    assert _redirects(updates) == [], updates
+    assert _var(_merged_delta(updates), STATE, "error_key") == error, updates
+    assert "Traceback" not in _flatten(updates)

@@ -1,0 +1,87 @@
+"""Form pieces shared by every page: labelled fields, native selects, confirm buttons, password rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from dashboard.i18n import t
+from services.passwords import MIN_PASSWORD_LENGTH
+
+# A native <select> (it submits with the form and works before hydration), styled like the inputs.
+SELECT_STYLE = {
+    "padding": "0.35em 0.5em",
+    "border_radius": "var(--radius-2)",
+    "border": f"1px solid {rx.color('gray', 7)}",
+    "background": rx.color("gray", 1),
+    "color": rx.color("gray", 12),
+    "min_height": "2.2em",
+}
+
+
+def labelled(label_key: str, control: rx.Component, html_for: str) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(t(label_key), html_for=html_for),
+        control,
+        spacing="1",
+        width="100%",
+    )
+
+
+def text_field(label_key: str, name: str, *, field_id: str | None = None, **props: Any) -> rx.Component:
+    """A labelled text input named `name` (id defaults to the name)."""
+    field_id = field_id if field_id is not None else name
+    return labelled(label_key, rx.input(id=field_id, name=name, width="100%", **props), field_id)
+
+
+def native_select(
+    name: str, *options: rx.Component, select_id: str | rx.Var | None = None, **props: Any
+) -> rx.Component:
+    return rx.el.select(*options, name=name, id=name if select_id is None else select_id, style=SELECT_STYLE, **props)
+
+
+def option(value: str | rx.Var, label: Any) -> rx.Component:
+    return rx.el.option(label, value=value)
+
+
+def confirm_button(
+    label_key: str, question_key: str, on_confirm: Any, *, button_id: str | rx.Var, color_scheme: str = "red"
+) -> rx.Component:
+    """A button that asks first (the confirm button's id is the button's id + "-confirm")."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button(t(label_key), id=button_id, size="1", variant="soft", color_scheme=color_scheme, type="button")
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(t(label_key)),
+            rx.alert_dialog.description(t(question_key)),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        t(label_key),
+                        color_scheme=color_scheme,
+                        on_click=on_confirm,
+                        id=rx.Var.create(button_id).to(str) + "-confirm",
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1em",
+            ),
+        ),
+    )
+
+
+def password_rules() -> rx.Component:
+    return rx.text(
+        t("password.rules_1"),
+        " ",
+        MIN_PASSWORD_LENGTH,
+        " ",
+        t("password.rules_2"),
+        size="1",
+        color_scheme="gray",
+        id="password-rules",
+    )

@@ -1,0 +1,65 @@
+"""/invite/[invite_token]: what the link invites to, then name + password, posted to
+/api/auth/accept-invite. A dead link (unknown, expired, used, revoked) gets one clear message."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard.components.forms import password_rules, text_field
+from dashboard.components.native_form import native_form
+from dashboard.components.public_frame import public_frame
+from dashboard.i18n import t, t_var
+from dashboard.state.invite import TOKEN_PARAM, InviteState
+from services.accounts import MAX_FULL_NAME_LENGTH
+
+
+def _form() -> rx.Component:
+    return native_form(
+        rx.vstack(
+            # The token is the page's own URL segment (Reflex's route var for /invite/[invite_token]).
+            rx.el.input(type="hidden", name="token", value=getattr(rx.State, TOKEN_PARAM)),
+            text_field(
+                "signup.full_name",
+                "full_name",
+                required=True,
+                max_length=MAX_FULL_NAME_LENGTH,
+                default_value=InviteState.full_name_input,
+                auto_complete="name",
+            ),
+            text_field("login.password", "password", type="password", required=True, auto_complete="new-password"),
+            password_rules(),
+            rx.button(t("invite.accept"), type="submit", id="invite-accept", width="100%", margin_top="0.5em"),
+            width="100%",
+            spacing="3",
+        ),
+        action="/api/auth/accept-invite",
+        method="post",
+        width="100%",
+        key=InviteState.form_key,
+    )
+
+
+def invite_page() -> rx.Component:
+    return public_frame(
+        rx.cond(
+            InviteState.valid,
+            rx.vstack(
+                rx.text(
+                    t("invite.joining"),
+                    " ",
+                    rx.text.strong(InviteState.invite_company, id="invite-company"),
+                    " ",
+                    t("invite.as"),
+                    " ",
+                    rx.text.strong(t_var(InviteState.invite_role, "role."), id="invite-role"),
+                ),
+                rx.text(t("login.email"), ": ", rx.text.strong(InviteState.invite_email, id="invite-email")),
+                _form(),
+                width="100%",
+                spacing="3",
+            ),
+            rx.cond(InviteState.loaded, rx.link(t("invite.to_login"), href="/login", id="invite-login-link")),
+        ),
+        title_key="invite.title",
+        title_id="invite-title",
+    )

@@ -1,0 +1,95 @@
+"""Checks for handler arguments: they come from the browser and may be anything.
+
+Each helper returns a clean value or raises ValidationFailed with a translation key, which the
+handler wrapper (dashboard/state/base.py) shows as a message: never a 500 or a stack trace.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping
+from datetime import date
+from typing import Any
+
+from services.audit import AuditFilter
+from services.errors import ValidationFailed
+
+MAX_FORM_FIELDS = 1200  # a membership form has one checkbox per member
+MAX_FIELD_LENGTH = 2048
+INVALID_ID = "error.invalid_id"
+FILTER_FIELDS = ("user_id", "action", "date_from", "date_to", "company_id")  # the audit filters, by name
+
+
+def uuid_arg(value: Any) -> uuid.UUID:
+    """A UUID given as text (the only form ids take in the browser)."""
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationFailed(INVALID_ID)
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError as exc:
+        raise ValidationFailed(INVALID_ID) from exc
+
+
+def text_arg(value: Any, max_length: int, *, strip: bool = True) -> str:
+    if not isinstance(value, str) or len(value) > max_length:
+        raise ValidationFailed("error.invalid_input")
+    return value.strip() if strip else value
+
+
+def bool_arg(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationFailed("error.invalid_input")
+    return value
+
+
+def choice_arg(value: Any, choices: Collection[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValidationFailed("error.invalid_input")
+    return value
+
+
+def date_arg(value: Any) -> date | None:
+    """An optional calendar day as an <input type="date"> sends it (YYYY-MM-DD); "" is none."""
+    text = text_arg(value, 32)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationFailed("error.invalid_date") from exc
+
+
+def form_arg(value: Any) -> dict[str, str]:
+    """Submitted form data: a bounded mapping of text fields.
+
+    Reflex adds the value of every field with an id; a field that is not on the page (say a filter
+    shown to the operator only) comes as null: read as "".
+    """
+    if not isinstance(value, Mapping) or len(value) > MAX_FORM_FIELDS:
+        raise ValidationFailed("error.invalid_input")
+    fields: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str | bool | None) or len(key) > 128:
+            raise ValidationFailed("error.invalid_input")
+        text = item if isinstance(item, str) else ("on" if item else "")
+        if len(text) > MAX_FIELD_LENGTH:
+            raise ValidationFailed("error.invalid_input")
+        fields[key] = text
+    return fields
+
+
+def prefixed_ids(fields: Mapping[str, str], prefix: str) -> list[uuid.UUID]:
+    """The ids of the ticked checkboxes named `<prefix><uuid>` (one name per box: form data keeps one value a name)."""
+    return [uuid_arg(key[len(prefix) :]) for key, value in fields.items() if key.startswith(prefix) and value]
+
+
+def audit_filter_arg(fields: Mapping[str, str]) -> AuditFilter:
+    """The audit filter named by the filter form (or the export's query string); every field optional."""
+    user_id, company_id = fields.get("user_id", ""), fields.get("company_id", "")
+    return AuditFilter(
+        user_id=uuid_arg(user_id) if user_id else None,
+        action=text_arg(fields.get("action", ""), 60) or None,
+        date_from=date_arg(fields.get("date_from", "")),
+        date_to=date_arg(fields.get("date_to", "")),
+        company_id=uuid_arg(company_id) if company_id else None,
+    )

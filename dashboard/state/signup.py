@@ -1,0 +1,39 @@
+"""The sign-up page's state: the form itself posts to /api/auth/signup (works before hydration).
+
+On an error the route redirects back with the error key and the entered non-secret fields in the
+query string; this state echoes them into the form (never the password).
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard.state.base import HOME_ROUTE, AuthState, public
+from services.accounts import MAX_COMPANY_NAME_LENGTH, MAX_FULL_NAME_LENGTH
+from services.auth import MAX_EMAIL_LENGTH
+
+# The non-secret fields the route echoes back after an error: query name -> max length.
+ECHOED_FIELDS = {"company_name": MAX_COMPANY_NAME_LENGTH, "full_name": MAX_FULL_NAME_LENGTH, "email": MAX_EMAIL_LENGTH}
+
+
+class SignupState(AuthState):
+    company_name_input: str = ""
+    full_name_input: str = ""
+    email_input: str = ""
+    # Changes when the fields above are filled from the URL, so the (uncontrolled) form re-mounts with them.
+    form_key: str = "empty"
+
+    @rx.event
+    @public
+    def load(self) -> rx.event.EventSpec | None:
+        """Public: the sign-up page. Reads only this browser's URL and cookie; returns no data."""
+        self._error_from_query()
+        if self._session_token() and self._actor() is not None:
+            return rx.redirect(HOME_ROUTE, replace=True)
+        self._forget_user()
+        self.company_name_input = self._query_param("company_name", ECHOED_FIELDS["company_name"])
+        self.full_name_input = self._query_param("full_name", ECHOED_FIELDS["full_name"])
+        self.email_input = self._query_param("email", ECHOED_FIELDS["email"])
+        filled = self.company_name_input or self.full_name_input or self.email_input
+        self.form_key = "filled" if filled else "empty"
+        return None

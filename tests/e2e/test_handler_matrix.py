@@ -1,0 +1,261 @@
+"""The permission matrix again, this time through the REAL Reflex event handlers (and the CSV
+export route) of the running app: every action of the policy table x every role x (own company,
+other company) x (project member or not), over a websocket carrying the actor's session cookie.
+Expected outcomes come from the same table (tests/security/test_permission_matrix.expected)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlmodel import Session
+
+from dashboard.state.account import AccountState
+from dashboard.state.audit import AuditState
+from dashboard.state.companies import DETAIL_PARAM, CompaniesState, CompanyDetailState
+from dashboard.state.home import HomeState
+from dashboard.state.outbox import OutboxState
+from dashboard.state.projects import ProjectsState
+from dashboard.state.team import MEMBER_BOX, PROJECT_BOX, TeamState
+from models import Role, User
+from services.db import system_scope
+from services.policy import Action
+from tests.e2e.ws import EventSocket, login_cookie, merged_delta, redirects
+from tests.factories import make_session
+from tests.security.test_permission_matrix import COMBINATIONS, expected
+from tests.security.world import PASSWORD, Side, World, build_world, password_hash
+
+pytestmark = pytest.mark.e2e
+
+NEW_PASSWORD = "matrix-new-passphrase-93"
+INVITEE = "matrix-invitee@example.com"
+
+
+@dataclass
+class Call:
+    """What one case needs: the world, the acting user, and the side (company) it aims at."""
+
+    world: World
+    user: User
+    side: Side
+    owner: Engine
+    app_url: str
+    cookie: str
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.owner.connect() as conn:
+            conn.execute(text("SET app.rls_bypass = 'on'"))
+            return conn.execute(text(sql), params).scalar()
+
+    def own_extra_session(self) -> str:
+        """A second session of the acting user (the SELF actions aim at it), or the other company's."""
+        if self.side is self.world.other:
+            return str(self.side.target_session.id)
+        with system_scope(self.owner) as session:
+            user = session.get(User, self.user.id)
+            assert user is not None
+            return str(make_session(session, user).id)
+
+
+def handler(state: Any, name: str) -> str:
+    return f"{state.get_full_name()}.{name}"
+
+
+def shown(updates: list[dict[str, Any]], marker: str) -> bool:
+    return marker in repr([u.get("delta") for u in updates])
+
+
+@dataclass(frozen=True)
+class HandlerCase:
+    run: Callable[[Call, EventSocket], bool]
+
+
+def _read(state: Any, name: str, marker: Callable[[Call], str], **kw: Any) -> HandlerCase:
+    def run(call: Call, socket: EventSocket) -> bool:
+        updates = socket.call(handler(state, name), kw.get("payload", {}))
+        # Only the page's own vars count: the header always shows the caller's own name and company.
+        return marker(call) in repr(merged_delta(updates).get(state.get_full_name(), {}))
+
+    return HandlerCase(run)
+
+
+def _home(call: Call, socket: EventSocket) -> bool:
+    updates = socket.call(handler(HomeState, "load"))
+    return not redirects(updates) and shown(updates, call.user.full_name)
+
+
+def _sessions_listed(call: Call, socket: EventSocket) -> bool:
+    target = call.own_extra_session()
+    return shown(socket.call(handler(AccountState, "load")), target)
+
+
+def _session_revoked(call: Call, socket: EventSocket) -> bool:
+    target = call.own_extra_session()
+    socket.call(handler(AccountState, "revoke"), {"session_id": target})
+    return call.scalar("SELECT revoked_at IS NOT NULL FROM sessions WHERE id = :i", i=target)
+
+
+def _password_changed(call: Call, socket: EventSocket) -> bool:
+    form = {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "repeat_password": NEW_PASSWORD}
+    socket.call(handler(AccountState, "change_password"), {"form_data": form})
+    return call.scalar("SELECT password_hash <> :h FROM users WHERE id = :i", h=password_hash(), i=call.user.id)
+
+
+def _members_edited(call: Call, socket: EventSocket) -> bool:
+    form = {"project_id": str(call.side.project.id), f"{MEMBER_BOX}{call.side.worker_out.id}": "on"}
+    socket.call(handler(TeamState, "save_project_members"), {"form_data": form})
+    return bool(
+        call.scalar(
+            "SELECT count(*) FROM project_members WHERE project_id = :p AND user_id = :u",
+            p=call.side.project.id,
+            u=call.side.worker_out.id,
+        )
+    )
+
+
+def _invited(call: Call, socket: EventSocket) -> bool:
+    form = {"email": INVITEE, "role": "worker", f"{PROJECT_BOX}{call.side.project.id}": "on"}
+    socket.call(handler(TeamState, "invite"), {"form_data": form})
+    return bool(call.scalar("SELECT count(*) FROM invitations WHERE email = :e AND revoked_at IS NULL", e=INVITEE))
+
+
+def _role_changed(call: Call, socket: EventSocket) -> bool:
+    socket.call(handler(TeamState, "change_role"), {"user_id": str(call.side.target.id), "role": "client"})
+    return call.scalar("SELECT role = 'client' FROM users WHERE id = :i", i=call.side.target.id)
+
+
+def _deactivated(call: Call, socket: EventSocket) -> bool:
+    socket.call(handler(TeamState, "set_active"), {"user_id": str(call.side.target.id), "active": False})
+    return call.scalar("SELECT NOT is_active FROM users WHERE id = :i", i=call.side.target.id)
+
+
+def _invite_resent(call: Call, socket: EventSocket) -> bool:
+    before = call.scalar("SELECT token_hash FROM invitations WHERE id = :i", i=call.side.invitation.id)
+    socket.call(handler(TeamState, "resend_invitation"), {"invitation_id": str(call.side.invitation.id)})
+    return call.scalar("SELECT token_hash FROM invitations WHERE id = :i", i=call.side.invitation.id) != before
+
+
+def _invite_revoked(call: Call, socket: EventSocket) -> bool:
+    socket.call(handler(TeamState, "revoke_invitation"), {"invitation_id": str(call.side.invitation.id)})
+    return call.scalar("SELECT revoked_at IS NOT NULL FROM invitations WHERE id = :i", i=call.side.invitation.id)
+
+
+def _audit_listed(call: Call, socket: EventSocket) -> bool:
+    form = {"action": call.side.audit_marker}
+    updates = socket.call(handler(AuditState, "apply_filters"), {"form_data": form})
+    # Only the entries count: the filter form echoes the marker back as typed.
+    entries = [v for k, v in merged_delta(updates).get(AuditState.get_full_name(), {}).items() if k.startswith("entries")]
+    return call.side.audit_marker in repr(entries)
+
+
+def _audit_exported(call: Call, socket: EventSocket) -> bool:
+    response = httpx.get(
+        f"{call.app_url}/api/audit/export.csv", cookies={"wd_session": call.cookie}, follow_redirects=False, timeout=30
+    )
+    return response.status_code == 200 and call.side.audit_marker in response.text
+
+
+def _company_viewed(call: Call, socket: EventSocket) -> bool:
+    ref = str(call.side.company.id)
+    updates = socket.call(handler(CompanyDetailState, "load"), path=f"/companies/{ref}", query={DETAIL_PARAM: ref})
+    return shown(updates, call.side.company.slug)
+
+
+def _company_deactivated(call: Call, socket: EventSocket) -> bool:
+    payload = {"company_id": str(call.side.company.id), "active": False}
+    socket.call(handler(CompanyDetailState, "set_active"), payload)
+    return call.scalar("SELECT status = 'deactivated' FROM companies WHERE id = :i", i=call.side.company.id)
+
+
+def _outbox(call: Call, socket: EventSocket) -> bool:
+    return not redirects(socket.call(handler(OutboxState, "load")))
+
+
+HANDLER_CASES: dict[Action, HandlerCase] = {
+    Action.HOME_VIEW: HandlerCase(_home),
+    Action.SESSION_LIST: HandlerCase(_sessions_listed),
+    Action.SESSION_REVOKE: HandlerCase(_session_revoked),
+    Action.PASSWORD_CHANGE: HandlerCase(_password_changed),
+    Action.PROJECT_LIST: _read(ProjectsState, "load", lambda c: c.side.project.name),
+    Action.PROJECT_MEMBERS_EDIT: HandlerCase(_members_edited),
+    Action.TEAM_VIEW: _read(TeamState, "load_members", lambda c: c.side.target.email),
+    Action.MEMBER_INVITE: HandlerCase(_invited),
+    Action.MEMBER_CHANGE_ROLE: HandlerCase(_role_changed),
+    Action.MEMBER_SET_ACTIVE: HandlerCase(_deactivated),
+    Action.INVITE_RESEND: HandlerCase(_invite_resent),
+    Action.INVITE_REVOKE: HandlerCase(_invite_revoked),
+    Action.AUDIT_VIEW: HandlerCase(_audit_listed),
+    Action.AUDIT_EXPORT: HandlerCase(_audit_exported),
+    Action.COMPANY_LIST: _read(CompaniesState, "load", lambda c: c.side.company.name),
+    Action.COMPANY_VIEW: HandlerCase(_company_viewed),
+    Action.COMPANY_SET_ACTIVE: HandlerCase(_company_deactivated),
+    Action.OUTBOX_VIEW: HandlerCase(_outbox),
+}
+
+
+def test_every_action_has_a_handler_case() -> None:
+    assert set(HANDLER_CASES) == set(Action)
+
+
+@pytest.fixture(scope="module")
+def owner(e2e_database: tuple[str, str]) -> Iterator[Engine]:
+    engine = create_engine(e2e_database[0])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(owner: Engine) -> World:
+    with system_scope(owner) as session:
+        built = build_world(session)
+        session.expunge_all()
+    return built
+
+
+@pytest.fixture(scope="module")
+def cookies(app_url: str, world: World) -> dict[str, str]:
+    users = [world.admin, *(world.own.actor_user(r, m) for r in (Role.MANAGER, Role.WORKER, Role.CLIENT) for m in (True, False))]
+    return {str(u.id): login_cookie(app_url, u.email, PASSWORD) for u in users}
+
+
+def reset(owner: Engine, world: World) -> None:
+    """Undo whatever a case changed, so every case starts from the same world."""
+    users = [world.admin.id] + [getattr(s, f).id for s in (world.own, world.other) for f in (
+        "manager", "worker_in", "worker_out", "client_in", "client_out", "target")]
+    with owner.begin() as conn:
+        conn.execute(text("SET LOCAL app.rls_bypass = 'on'"))
+        conn.execute(text("UPDATE users SET is_active = true, password_hash = :h WHERE id = ANY(:u)"),
+                     {"h": password_hash(), "u": users})
+        conn.execute(text("UPDATE users SET role = 'worker' WHERE id = ANY(:u)"),
+                     {"u": [world.own.target.id, world.other.target.id]})
+        conn.execute(text("UPDATE sessions SET revoked_at = NULL WHERE user_id = ANY(:u)"), {"u": users})
+        conn.execute(text("UPDATE companies SET status = 'active' WHERE id = ANY(:c)"),
+                     {"c": [world.own.company.id, world.other.company.id]})
+        conn.execute(text("UPDATE invitations SET revoked_at = NULL WHERE id = ANY(:i)"),
+                     {"i": [world.own.invitation.id, world.other.invitation.id]})
+        conn.execute(text("DELETE FROM invitations WHERE email = :e"), {"e": INVITEE})
+        conn.execute(text("DELETE FROM project_members WHERE user_id = ANY(:u)"),
+                     {"u": [world.own.worker_out.id, world.other.worker_out.id]})
+
+
+@pytest.mark.parametrize(("action", "role", "own", "member"), COMBINATIONS)
+def test_event_handlers_match_policy(
+    app_url: str, owner: Engine, world: World, cookies: dict[str, str], action: Action, role: Role, own: bool, member: bool
+) -> None:
+    from services import throttle
+
+    throttle.clear_all()  # the password-change cases share the login throttle
+    user = world.admin if role is Role.ADMIN else world.own.actor_user(role, member)
+    call = Call(world, user, world.side(own), owner, app_url, cookies[str(user.id)])
+    socket = EventSocket(app_url, call.cookie)
+    try:
+        reached = HANDLER_CASES[action].run(call, socket)
+    finally:
+        socket.close()
+        reset(owner, world)
+    assert reached == expected(action, role, own, member)
