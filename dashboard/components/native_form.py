@@ -1,7 +1,7 @@
 """A plain HTML <form> that really submits to its action (rx.el.form always prevents default).
 
-Used for login and logout: they must work before the page hydrates and must reach our HTTP
-routes, which set and clear the HttpOnly session cookie.
+Used for login, logout, sign-up and invitation acceptance: they must work before the page hydrates
+and reach our HTTP routes, which set and clear the HttpOnly session cookie.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def _checkbox(name: rx.Var | str, label: rx.Var, *, checked: rx.Var | bool = Fal
     """A native checkbox: one name per box, as the form data keeps one value per name."""
     return rx.el.label(
         rx.el.input(type="checkbox", name=name, default_checked=checked, margin_right="0.4em"),
-        label,
+        rx.text(label, size="2"),
         display="inline-flex",
         align_items="center",
         margin_right="1em",

@@ -149,7 +149,9 @@ def _audit_listed(call: Call, socket: EventSocket) -> bool:
     form = {"action": call.side.audit_marker}
     updates = socket.call(handler(AuditState, "apply_filters"), {"form_data": form})
     # Only the entries count: the filter form echoes the marker back as typed.
-    entries = [v for k, v in merged_delta(updates).get(AuditState.get_full_name(), {}).items() if k.startswith("entries")]
+    entries = [
+        v for k, v in merged_delta(updates).get(AuditState.get_full_name(), {}).items() if k.startswith("entries")
+    ]
     return call.side.audit_marker in repr(entries)
 
 
@@ -219,33 +221,56 @@ def world(owner: Engine) -> World:
 
 @pytest.fixture(scope="module")
 def cookies(app_url: str, world: World) -> dict[str, str]:
-    users = [world.admin, *(world.own.actor_user(r, m) for r in (Role.MANAGER, Role.WORKER, Role.CLIENT) for m in (True, False))]
+    users = [
+        world.admin,
+        *(world.own.actor_user(r, m) for r in (Role.MANAGER, Role.WORKER, Role.CLIENT) for m in (True, False)),
+    ]
     return {str(u.id): login_cookie(app_url, u.email, PASSWORD) for u in users}
 
 
 def reset(owner: Engine, world: World) -> None:
     """Undo whatever a case changed, so every case starts from the same world."""
-    users = [world.admin.id] + [getattr(s, f).id for s in (world.own, world.other) for f in (
-        "manager", "worker_in", "worker_out", "client_in", "client_out", "target")]
+    users = [world.admin.id] + [
+        getattr(s, f).id
+        for s in (world.own, world.other)
+        for f in ("manager", "worker_in", "worker_out", "client_in", "client_out", "target")
+    ]
     with owner.begin() as conn:
         conn.execute(text("SET LOCAL app.rls_bypass = 'on'"))
-        conn.execute(text("UPDATE users SET is_active = true, password_hash = :h WHERE id = ANY(:u)"),
-                     {"h": password_hash(), "u": users})
-        conn.execute(text("UPDATE users SET role = 'worker' WHERE id = ANY(:u)"),
-                     {"u": [world.own.target.id, world.other.target.id]})
+        conn.execute(
+            text("UPDATE users SET is_active = true, password_hash = :h WHERE id = ANY(:u)"),
+            {"h": password_hash(), "u": users},
+        )
+        conn.execute(
+            text("UPDATE users SET role = 'worker' WHERE id = ANY(:u)"),
+            {"u": [world.own.target.id, world.other.target.id]},
+        )
         conn.execute(text("UPDATE sessions SET revoked_at = NULL WHERE user_id = ANY(:u)"), {"u": users})
-        conn.execute(text("UPDATE companies SET status = 'active' WHERE id = ANY(:c)"),
-                     {"c": [world.own.company.id, world.other.company.id]})
-        conn.execute(text("UPDATE invitations SET revoked_at = NULL WHERE id = ANY(:i)"),
-                     {"i": [world.own.invitation.id, world.other.invitation.id]})
+        conn.execute(
+            text("UPDATE companies SET status = 'active' WHERE id = ANY(:c)"),
+            {"c": [world.own.company.id, world.other.company.id]},
+        )
+        conn.execute(
+            text("UPDATE invitations SET revoked_at = NULL WHERE id = ANY(:i)"),
+            {"i": [world.own.invitation.id, world.other.invitation.id]},
+        )
         conn.execute(text("DELETE FROM invitations WHERE email = :e"), {"e": INVITEE})
-        conn.execute(text("DELETE FROM project_members WHERE user_id = ANY(:u)"),
-                     {"u": [world.own.worker_out.id, world.other.worker_out.id]})
+        conn.execute(
+            text("DELETE FROM project_members WHERE user_id = ANY(:u)"),
+            {"u": [world.own.worker_out.id, world.other.worker_out.id]},
+        )
 
 
 @pytest.mark.parametrize(("action", "role", "own", "member"), COMBINATIONS)
 def test_event_handlers_match_policy(
-    app_url: str, owner: Engine, world: World, cookies: dict[str, str], action: Action, role: Role, own: bool, member: bool
+    app_url: str,
+    owner: Engine,
+    world: World,
+    cookies: dict[str, str],
+    action: Action,
+    role: Role,
+    own: bool,
+    member: bool,
 ) -> None:
     from services import throttle
 

@@ -394,3 +394,14 @@ def test_manager_cannot_export_another_company(page: Page, app_url: str) -> None
     rows = list(csv.reader(io.StringIO(own.text())))
     assert tuple(rows[0]) == CSV_HEADER
     assert len(rows) > 1 and {row[2] for row in rows[1:]} == {COMPANIES["acme"]}  # own company's rows only
+
+
+@pytest.mark.parametrize(("route", "back"), [("/api/auth/signup", "/signup"), ("/api/auth/accept-invite", "/invite/")])
+def test_cross_site_signup_and_accept_are_refused(page: Page, app_url: str, route: str, back: str) -> None:
+    form = {"company_name": "Evil", "full_name": "Mallory", "email": "m@example.com", "password": PASSWORD}
+    response = page.request.post(
+        app_url + route, form=form | {"token": "x" * 43}, headers={"Origin": "https://evil.example"}, max_redirects=0
+    )
+    assert response.status == 303
+    assert response.headers["location"].startswith(back) and "error=error.cross_site" in response.headers["location"]
+    assert SESSION_COOKIE not in response.headers.get("set-cookie", "")

@@ -22,8 +22,20 @@ pytestmark = pytest.mark.e2e
 # Tables an attack must leave untouched. `sessions` and `audit_logs` are left out: a Client may
 # legitimately end its own sessions, and refused attempts may be logged.
 WATCHED = (
-    "companies", "users", "invitations", "projects", "project_members", "tasks", "task_comments", "files",
-    "subscriptions", "trials", "invoices", "invoice_line_items", "payments", "plans",
+    "companies",
+    "users",
+    "invitations",
+    "projects",
+    "project_members",
+    "tasks",
+    "task_comments",
+    "files",
+    "subscriptions",
+    "trials",
+    "invoices",
+    "invoice_line_items",
+    "payments",
+    "plans",
 )
 USER_VOLATILE = "last_login_at"
 # Handlers that end the caller's own session run last, so the rest run with the session alive.
@@ -42,7 +54,9 @@ def snapshot(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
         conn.execute(text("SET app.rls_bypass = 'on'"))
         for table in WATCHED:
-            rows = conn.execute(text(f"SELECT to_jsonb(t) - '{USER_VOLATILE}' AS r FROM {table} t ORDER BY 1::text")).all()  # noqa: S608
+            rows = conn.execute(
+                text(f"SELECT to_jsonb(t) - '{USER_VOLATILE}' AS r FROM {table} t ORDER BY 1::text")
+            ).all()  # noqa: S608
             digests[table] = hashlib.sha256(repr(sorted(str(r[0]) for r in rows)).encode()).hexdigest()
     return digests
 
@@ -69,6 +83,7 @@ def victim(engine: Engine, slug: str) -> tuple[list[str], list[str]]:
 
 def plausible_payloads(params: list[str], ids: list[str]) -> Iterator[dict[str, Any]]:
     """Arguments a real page would send, aimed at the victim's ids."""
+
     def value(name: str, target: str) -> Any:
         if name in ("active", "forward"):
             return False
@@ -78,10 +93,21 @@ def plausible_payloads(params: list[str], ids: list[str]) -> Iterator[dict[str, 
             return "ru"
         if name == "form_data":
             form = {
-                "email": "attacker@example.com", "password": "attacker-password-123", "full_name": "Mallory",
-                "company_name": "Evil", "current_password": "guess-guess-guess", "new_password": "another-long-pass-1",
-                "role": "manager", "search": "", "action": "", "date_from": "", "date_to": "",
-                "user_id": target, "company_id": target, "project_id": target, "invitation_id": target,
+                "email": "attacker@example.com",
+                "password": "attacker-password-123",
+                "full_name": "Mallory",
+                "company_name": "Evil",
+                "current_password": "guess-guess-guess",
+                "new_password": "another-long-pass-1",
+                "role": "manager",
+                "search": "",
+                "action": "",
+                "date_from": "",
+                "date_to": "",
+                "user_id": target,
+                "company_id": target,
+                "project_id": target,
+                "invitation_id": target,
             }
             return form | {f"member_{i}": "on" for i in ids[:8]} | {f"project_{i}": "on" for i in ids[:8]}
         return target
@@ -136,6 +162,10 @@ def test_no_handler_changes_data_or_leaks_another_tenant(app_url: str, owner: En
     results = attack(app_url, cookie, acme_ids + [str(uuid.uuid4())])
     after = snapshot(owner)
     assert after == before, [t for t in WATCHED if after[t] != before[t]]
-    leaks = [(name, found) for name, payload, updates in results if (found := leaked(updates, payload, forbidden_ids, forbidden_words))]
+    leaks = [
+        (name, found)
+        for name, payload, updates in results
+        if (found := leaked(updates, payload, forbidden_ids, forbidden_words))
+    ]
     assert not leaks, leaks[:5]
     assert len(results) > 100  # every handler was really called

@@ -99,7 +99,10 @@ class EventSocket:
 def without_router(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The deltas minus the router data: it only echoes the URL, client token and socket of the caller."""
     return [
-        {state: {k: v for k, v in values.items() if "router" not in k} for state, values in (u.get("delta") or {}).items()}
+        {
+            state: {k: v for k, v in values.items() if "router" not in k}
+            for state, values in (u.get("delta") or {}).items()
+        }
         for u in updates
     ]
 
