@@ -5,7 +5,6 @@ Expected outcomes come from the same table (tests/security/test_permission_matri
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlmodel import Session
 
 from dashboard.state.account import AccountState
 from dashboard.state.audit import AuditState
