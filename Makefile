@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 # bun (from npm), Reflex's cache dir and friends, all inside the project.
 FRONTEND_ENV = eval "$$(bash scripts/frontend.sh env)"
 COMPOSE ?= docker compose
+PYTEST_ARGS ?=
 m ?= change
 
 .PHONY: help install run serve test tloc lint fmt migrate revision seed docs build up down logs shell chromium clean
@@ -38,11 +39,11 @@ chromium: ## the browser for the e2e tests (Debian's chromium)
 
 test: install chromium ## the whole suite (unit, integration, e2e) against real servers it starts itself
 	@mkdir -p reports
-	@$(FRONTEND_ENV) && ENV=test $(PY) -m pytest
+	@$(FRONTEND_ENV) && ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
 tloc: install ## quick local run: unit and integration tests, no browser
 	@mkdir -p reports
-	ENV=test $(PY) -m pytest -m "not e2e"
+	ENV=test $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 lint: install ## ruff, mypy, import contracts, hadolint, compose file check
 	bash scripts/lint.sh
