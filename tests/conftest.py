@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,6 +61,10 @@ def _external_servers() -> TestServers | None:
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @pytest.fixture(scope="session")
 def servers() -> Iterator[TestServers]:
     external = _external_servers()
@@ -68,6 +73,8 @@ def servers() -> Iterator[TestServers]:
         return
     from services.devstack import EmbeddedStack, StackPorts, free_port, free_s3_port
 
+    # A SIGTERM (CI time-out, `timeout`) must still run the teardown below, or the servers outlive the run.
+    signal.signal(signal.SIGTERM, _interrupt)
     root = Path(tempfile.mkdtemp(prefix="workdash-test-"))
     stack = EmbeddedStack(
         root, StackPorts(free_port(), free_port(), free_s3_port()), bucket="workdash-test", persistent=False
