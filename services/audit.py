@@ -263,7 +263,7 @@ def snapshot(model: SQLModel, fields: Iterable[str]) -> dict[str, Any]:
 # ---- writing -------------------------------------------------------------------------------
 
 
-def _add(
+def record(
     session: Session,
     *,
     actor: Actor | None,
@@ -276,6 +276,12 @@ def _add(
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> AuditLog:
+    """Add one audit entry to the caller's transaction (flushed, never committed) and return it.
+
+    actor None means anonymous or the system (say who was claimed with `actor_email`, e.g. a failed
+    login with an unknown email). company_id None only for operator-wide actions. ip and user_agent
+    default to the actor's; actor_email overrides the actor's email.
+    """
     if not action:
         raise ValueError("an audit entry needs an action")
     entry = AuditLog(
@@ -293,39 +299,6 @@ def _add(
     session.add(entry)
     session.flush()  # constraint errors surface here, inside the caller's transaction
     return entry
-
-
-def record(
-    session: Session,
-    *,
-    actor: Actor | None,
-    action: str,
-    company_id: uuid.UUID | None,
-    target_type: str = "",
-    target_id: object = "",
-    changes: Mapping[str, Any] | None = None,
-    actor_email: str | None = None,
-    ip: str | None = None,
-    user_agent: str | None = None,
-) -> None:
-    """Add one audit entry to the caller's transaction (flushed, never committed).
-
-    actor None means anonymous or the system (say who was claimed with `actor_email`, e.g. a failed
-    login with an unknown email). company_id None only for operator-wide actions. ip and user_agent
-    default to the actor's; actor_email overrides the actor's email.
-    """
-    _add(
-        session,
-        actor=actor,
-        action=action,
-        company_id=company_id,
-        target_type=target_type,
-        target_id=target_id,
-        changes=changes,
-        actor_email=actor_email,
-        ip=ip,
-        user_agent=user_agent,
-    )
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -557,7 +530,7 @@ def export_csv(session: Session, actor: Actor | None, filters: AuditFilter | Non
         raise PermissionDenied()
     conditions = _conditions(actor, filters, Action.AUDIT_EXPORT)
     company_id = filters.company_id if actor.is_admin else actor.company_id
-    own = _add(
+    own = record(
         session,
         actor=actor,
         action=AuditAction.AUDIT_EXPORTED,
