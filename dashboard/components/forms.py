@@ -1,4 +1,5 @@
-"""Form pieces shared by every page: labelled fields, native selects, confirm buttons, password rules."""
+"""Form pieces shared by every page: labelled fields, native selects, confirm buttons, password rules,
+and the plain HTML forms of the public pages."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 import reflex as rx
 
+from dashboard.components.native_form import native_form
 from dashboard.i18n import t
 from services.passwords import MIN_PASSWORD_LENGTH
 
@@ -20,12 +22,13 @@ SELECT_STYLE = {
 }
 
 
-def labelled(label_key: str, control: rx.Component, html_for: str) -> rx.Component:
+def labelled(label_key: str, control: rx.Component, html_for: str, *, full_width: bool = True) -> rx.Component:
+    """A label above its control (`full_width` False: as wide as the control, e.g. in a row of filters)."""
     return rx.vstack(
         rx.el.label(t(label_key), html_for=html_for),
         control,
         spacing="1",
-        width="100%",
+        **({"width": "100%"} if full_width else {}),
     )
 
 
@@ -84,4 +87,21 @@ def password_rules() -> rx.Component:
         size="1",
         color_scheme="gray",
         id="password-rules",
+    )
+
+
+def post_form(action: str, *fields: rx.Component, submit_key: str, submit_id: str, **props: Any) -> rx.Component:
+    """A plain HTML form POSTing to one of our HTTP routes (works before hydration), fields stacked above
+    a full-width submit button."""
+    return native_form(
+        rx.vstack(
+            *fields,
+            rx.button(t(submit_key), type="submit", id=submit_id, width="100%", margin_top="0.5em"),
+            width="100%",
+            spacing="3",
+        ),
+        action=action,
+        method="post",
+        width="100%",
+        **props,
     )

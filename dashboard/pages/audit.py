@@ -5,54 +5,51 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.audit_table import audit_table
-from dashboard.components.forms import native_select, option
+from dashboard.components.forms import labelled, native_select, option
 from dashboard.components.layout import page_frame
 from dashboard.i18n import t
 from dashboard.state.audit import AuditState
 
 
-def _filter(label_key: str, control: rx.Component, html_for: str) -> rx.Component:
-    return rx.vstack(rx.el.label(t(label_key), html_for=html_for), control, spacing="1")
+def _select_filter(label_key: str, name: str, filter_id: str, all_key: str, options: rx.Component) -> rx.Component:
+    """A labelled native select whose first option, "", means every value."""
+    select = native_select(name, option("", t(all_key)), options, select_id=filter_id)
+    return labelled(label_key, select, filter_id, full_width=False)
+
+
+def _date_filter(label_key: str, name: str, filter_id: str) -> rx.Component:
+    return labelled(label_key, rx.input(type="date", name=name, id=filter_id), filter_id, full_width=False)
 
 
 def _filters() -> rx.Component:
     return rx.form(
         rx.hstack(
-            _filter(
+            _select_filter(
                 "audit.user",
-                native_select(
-                    "user_id",
-                    option("", t("audit.all_users")),
-                    rx.foreach(AuditState.user_options, lambda o: option(o.value, o.label)),
-                    select_id="filter-user",
-                ),
+                "user_id",
                 "filter-user",
+                "audit.all_users",
+                rx.foreach(AuditState.user_options, lambda o: option(o.value, o.label)),
             ),
-            _filter(
+            _select_filter(
                 "audit.action",
-                native_select(
-                    "action",
-                    option("", t("audit.all_actions")),
-                    rx.foreach(AuditState.action_options, lambda a: option(a, a)),
-                    select_id="filter-action",
-                ),
+                "action",
                 "filter-action",
+                "audit.all_actions",
+                rx.foreach(AuditState.action_options, lambda a: option(a, a)),
             ),
             rx.cond(
                 AuditState.company_options.length() > 0,
-                _filter(
+                _select_filter(
                     "audit.company",
-                    native_select(
-                        "company_id",
-                        option("", t("audit.all_companies")),
-                        rx.foreach(AuditState.company_options, lambda o: option(o.value, o.label)),
-                        select_id="filter-company",
-                    ),
+                    "company_id",
                     "filter-company",
+                    "audit.all_companies",
+                    rx.foreach(AuditState.company_options, lambda o: option(o.value, o.label)),
                 ),
             ),
-            _filter("audit.from", rx.input(type="date", name="date_from", id="filter-from"), "filter-from"),
-            _filter("audit.to", rx.input(type="date", name="date_to", id="filter-to"), "filter-to"),
+            _date_filter("audit.from", "date_from", "filter-from"),
+            _date_filter("audit.to", "date_to", "filter-to"),
             rx.button(t("audit.apply"), type="submit", id="filter-apply"),
             align="end",
             spacing="3",

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.forms import password_rules, text_field
-from dashboard.components.native_form import native_form
+from dashboard.components.forms import password_rules, post_form, text_field
 from dashboard.components.public_frame import public_frame
 from dashboard.i18n import t, t_var
 from dashboard.state.invite import TOKEN_PARAM, InviteState
@@ -14,27 +13,22 @@ from services.accounts import MAX_FULL_NAME_LENGTH
 
 
 def _form() -> rx.Component:
-    return native_form(
-        rx.vstack(
-            # The token is the page's own URL segment (Reflex's route var for /invite/[invite_token]).
-            rx.el.input(type="hidden", name="token", value=getattr(rx.State, TOKEN_PARAM)),
-            text_field(
-                "signup.full_name",
-                "full_name",
-                required=True,
-                max_length=MAX_FULL_NAME_LENGTH,
-                default_value=InviteState.full_name_input,
-                auto_complete="name",
-            ),
-            text_field("login.password", "password", type="password", required=True, auto_complete="new-password"),
-            password_rules(),
-            rx.button(t("invite.accept"), type="submit", id="invite-accept", width="100%", margin_top="0.5em"),
-            width="100%",
-            spacing="3",
+    return post_form(
+        "/api/auth/accept-invite",
+        # The token is the page's own URL segment (Reflex's route var for /invite/[invite_token]).
+        rx.el.input(type="hidden", name="token", value=getattr(rx.State, TOKEN_PARAM)),
+        text_field(
+            "signup.full_name",
+            "full_name",
+            required=True,
+            max_length=MAX_FULL_NAME_LENGTH,
+            default_value=InviteState.full_name_input,
+            auto_complete="name",
         ),
-        action="/api/auth/accept-invite",
-        method="post",
-        width="100%",
+        text_field("login.password", "password", type="password", required=True, auto_complete="new-password"),
+        password_rules(),
+        submit_key="invite.accept",
+        submit_id="invite-accept",
         key=InviteState.form_key,
     )
 

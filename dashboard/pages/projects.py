@@ -3,7 +3,8 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.layout import page_frame
-from dashboard.i18n import t, t_var
+from dashboard.components.table import data_table
+from dashboard.i18n import t_var
 from dashboard.state.projects import TASK_STATUSES, ProjectsState
 
 
@@ -19,22 +20,13 @@ def _row(project: rx.Var) -> rx.Component:
 
 def projects_page() -> rx.Component:
     return page_frame(
-        rx.cond(
-            ProjectsState.projects.length() > 0,
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell(t("projects.name")),
-                        rx.table.column_header_cell(t("projects.status")),
-                        *[rx.table.column_header_cell(t(f"task_status.{s}")) for s in TASK_STATUSES],
-                        rx.table.column_header_cell(t("projects.total")),
-                    )
-                ),
-                rx.table.body(rx.foreach(ProjectsState.projects, _row)),
-                id="projects-table",
-                width="100%",
-            ),
-            rx.cond(ProjectsState.loaded, rx.text(t("projects.empty"), id="projects-empty")),
+        data_table(
+            "projects",
+            ["projects.name", "projects.status", *[f"task_status.{s}" for s in TASK_STATUSES], "projects.total"],
+            ProjectsState.projects,
+            _row,
+            loaded=ProjectsState.loaded,
+            empty_key="projects.empty",
         ),
         title_key="projects.title",
     )

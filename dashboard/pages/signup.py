@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.forms import password_rules, text_field
-from dashboard.components.native_form import native_form
+from dashboard.components.forms import password_rules, post_form, text_field
 from dashboard.components.public_frame import public_frame
 from dashboard.i18n import t
 from dashboard.state.signup import ECHOED_FIELDS, SignupState
@@ -14,41 +13,36 @@ from dashboard.state.signup import ECHOED_FIELDS, SignupState
 
 def signup_page() -> rx.Component:
     return public_frame(
-        native_form(
-            rx.vstack(
-                text_field(
-                    "signup.company_name",
-                    "company_name",
-                    required=True,
-                    max_length=ECHOED_FIELDS["company_name"],
-                    default_value=SignupState.company_name_input,
-                    auto_complete="organization",
-                ),
-                text_field(
-                    "signup.full_name",
-                    "full_name",
-                    required=True,
-                    max_length=ECHOED_FIELDS["full_name"],
-                    default_value=SignupState.full_name_input,
-                    auto_complete="name",
-                ),
-                text_field(
-                    "login.email",
-                    "email",
-                    type="email",
-                    required=True,
-                    default_value=SignupState.email_input,
-                    auto_complete="email",
-                ),
-                text_field("login.password", "password", type="password", required=True, auto_complete="new-password"),
-                password_rules(),
-                rx.button(t("signup.submit"), type="submit", id="signup-submit", width="100%", margin_top="0.5em"),
-                width="100%",
-                spacing="3",
+        post_form(
+            "/api/auth/signup",
+            text_field(
+                "signup.company_name",
+                "company_name",
+                required=True,
+                max_length=ECHOED_FIELDS["company_name"],
+                default_value=SignupState.company_name_input,
+                auto_complete="organization",
             ),
-            action="/api/auth/signup",
-            method="post",
-            width="100%",
+            text_field(
+                "signup.full_name",
+                "full_name",
+                required=True,
+                max_length=ECHOED_FIELDS["full_name"],
+                default_value=SignupState.full_name_input,
+                auto_complete="name",
+            ),
+            text_field(
+                "login.email",
+                "email",
+                type="email",
+                required=True,
+                default_value=SignupState.email_input,
+                auto_complete="email",
+            ),
+            text_field("login.password", "password", type="password", required=True, auto_complete="new-password"),
+            password_rules(),
+            submit_key="signup.submit",
+            submit_id="signup-submit",
             key=SignupState.form_key,  # re-mounts with the echoed fields after an error
         ),
         rx.text(t("signup.have_account"), " ", rx.link(t("login.submit"), href="/login", id="login-link"), size="2"),

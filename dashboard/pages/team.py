@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components.forms import confirm_button, native_select, option, text_field
+from dashboard.components.forms import confirm_button, labelled, native_select, option, text_field
 from dashboard.components.layout import page_frame
 from dashboard.components.table import data_table
 from dashboard.i18n import t, t_var
@@ -111,10 +111,11 @@ def _invite_form() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 text_field("team.email", "email", field_id="invite-email", type="email", required=True),
-                rx.vstack(
-                    rx.el.label(t("team.role"), html_for="invite-role"),
+                labelled(
+                    "team.role",
                     native_select("role", *_role_options(), select_id="invite-role", default_value="worker"),
-                    spacing="1",
+                    "invite-role",
+                    full_width=False,
                 ),
                 width="100%",
                 align="end",

@@ -185,6 +185,14 @@ class AuthState(rx.State):
         retry = self._query_param("retry", 8)
         self.retry_after = min(int(retry), 24 * 3600) if retry.isdigit() and self.error_key else 0
 
+    def _enter_public_form(self) -> rx.event.EventSpec | None:
+        """The sign-in and sign-up pages: show the error named in the URL; send a signed-in user home."""
+        self._error_from_query()
+        if self._actor() is not None:
+            return rx.redirect(HOME_ROUTE, replace=True)
+        self._forget_user()
+        return None
+
     def _route_param(self, name: str) -> str:
         """A dynamic segment of the current URL (the browser's own input: check it before use)."""
         value = self.rx_router_page.params.get(name, "")

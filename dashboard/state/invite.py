@@ -26,7 +26,11 @@ class InviteState(AuthState):
     invite_email: str = ""
     invite_role: str = ""
     full_name_input: str = ""
-    form_key: str = "empty"
+
+    @rx.var
+    def form_key(self) -> str:
+        """Changes when the name is filled from the URL, so the (uncontrolled) form re-mounts with it."""
+        return "filled" if self.full_name_input else "empty"
 
     @rx.event
     @public
@@ -50,4 +54,3 @@ class InviteState(AuthState):
         self.valid, self.loaded = True, True
         self._error_from_query()  # an error of a previous attempt to accept (say, a weak password)
         self.full_name_input = self._query_param("full_name", MAX_FULL_NAME_LENGTH)
-        self.form_key = "filled" if self.full_name_input else "empty"

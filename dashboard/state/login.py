@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.state.base import HOME_ROUTE, AuthState, public
+from dashboard.state.base import AuthState, public
 
 
 class LoginState(AuthState):
@@ -12,8 +12,4 @@ class LoginState(AuthState):
     @public
     def load(self) -> rx.event.EventSpec | None:
         """Public: the login page itself. Reads only this browser's URL and cookie; returns no data."""
-        self._error_from_query()
-        if self._session_token() and self._actor() is not None:
-            return rx.redirect(HOME_ROUTE, replace=True)
-        self._forget_user()
-        return None
+        return self._enter_public_form()

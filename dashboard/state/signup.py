@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.state.base import HOME_ROUTE, AuthState, public
+from dashboard.state.base import AuthState, public
 from services.accounts import MAX_COMPANY_NAME_LENGTH, MAX_FULL_NAME_LENGTH
 from services.auth import MAX_EMAIL_LENGTH
 
@@ -20,20 +20,19 @@ class SignupState(AuthState):
     company_name_input: str = ""
     full_name_input: str = ""
     email_input: str = ""
-    # Changes when the fields above are filled from the URL, so the (uncontrolled) form re-mounts with them.
-    form_key: str = "empty"
+
+    @rx.var
+    def form_key(self) -> str:
+        """Changes when the fields above are filled from the URL, so the (uncontrolled) form re-mounts with them."""
+        return "filled" if self.company_name_input or self.full_name_input or self.email_input else "empty"
 
     @rx.event
     @public
     def load(self) -> rx.event.EventSpec | None:
         """Public: the sign-up page. Reads only this browser's URL and cookie; returns no data."""
-        self._error_from_query()
-        if self._session_token() and self._actor() is not None:
-            return rx.redirect(HOME_ROUTE, replace=True)
-        self._forget_user()
+        if (home := self._enter_public_form()) is not None:
+            return home
         self.company_name_input = self._query_param("company_name", ECHOED_FIELDS["company_name"])
         self.full_name_input = self._query_param("full_name", ECHOED_FIELDS["full_name"])
         self.email_input = self._query_param("email", ECHOED_FIELDS["email"])
-        filled = self.company_name_input or self.full_name_input or self.email_input
-        self.form_key = "filled" if filled else "empty"
         return None

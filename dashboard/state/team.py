@@ -16,6 +16,7 @@ from dashboard.state.rows import when
 from models import Role
 from services import invitations, team
 from services.actor import Actor
+from services.auth import MAX_EMAIL_LENGTH
 from services.db import tenant_scope
 from services.invitations import INVITABLE_ROLES, InvitationInfo
 from services.policy import Action
@@ -165,7 +166,7 @@ class TeamState(AuthState):
     @requires(Action.MEMBER_INVITE)
     def invite(self, actor: Actor, form_data: dict) -> None:
         fields = form_arg(form_data)
-        email = text_arg(fields.get("email", ""), 320)
+        email = text_arg(fields.get("email", ""), MAX_EMAIL_LENGTH)
         role = choice_arg(fields.get("role", ""), ROLE_CHOICES)
         projects = prefixed_ids(fields, PROJECT_BOX)
         with tenant_scope(actor) as session:

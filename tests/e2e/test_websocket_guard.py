@@ -3,23 +3,16 @@ over a raw socket.io connection (no page, no on_load) still checks the Actor its
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
-import urllib.parse
-import urllib.request
 from typing import Any
 
 import pytest
-import socketio
 
 from models import Role
-from services.auth import SESSION_COOKIE
 from services.seed import DEMO_USERS
+from tests.e2e.ws import EventSocket, login_cookie, merged_delta, redirects
 
 pytestmark = pytest.mark.e2e
 
-NAMESPACE = "/_event"
 STATE = "reflex___state____state.dashboard___state___base____auth_state"
 PROJECTS = STATE + ".dashboard___state___projects____projects_state"
 COMPANIES = STATE + ".dashboard___state___companies____companies_state"
@@ -29,82 +22,18 @@ AUDIT = STATE + ".dashboard___state___audit____audit_state"
 
 def _login_token(app_url: str, role: Role) -> str:
     user = next(u for u in DEMO_USERS if u.role is role)
-    request = urllib.request.Request(
-        app_url + "/api/auth/login",
-        data=urllib.parse.urlencode({"email": user.email, "password": user.password}).encode(),
-        method="POST",
-    )
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        opener.open(request, timeout=10)
-    except urllib.error.HTTPError as response:  # the 303 surfaces as an HTTPError without redirects
-        assert response.code == 303, response.code
-        cookie = response.headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
-        return cookie.split(";", 1)[0].split("=", 1)[1]
-    raise AssertionError("login did not redirect")
+    return login_cookie(app_url, user.email, user.password)
 
 
 def _call(
     app_url: str, handler: str, path: str, cookie: str | None, payload: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """Connect like a browser would (any made-up client token), call one handler, collect updates."""
-    updates: list[dict[str, Any]] = []
-    done = threading.Event()
-    client = socketio.Client(reconnection=False)
-
-    @client.on("event", namespace=NAMESPACE)
-    def on_update(data: Any) -> None:
-        updates.append(data)
-        done.set()
-
-    token = secrets.token_hex(16)
-    headers = {"Cookie": f"{SESSION_COOKIE}={cookie}"} if cookie else {}
-    client.connect(
-        f"{app_url}?token={token}",
-        socketio_path="/_event",
-        transports=["websocket"],
-        headers=headers,
-        namespaces=[NAMESPACE],
-        wait_timeout=10,
-    )
+    """Connect like a browser would (any made-up client token), call one handler, collect its updates."""
+    socket = EventSocket(app_url, cookie)
     try:
-        client.emit(
-            "event",
-            {"name": handler, "payload": payload or {}, "router_data": {"pathname": path, "asPath": path}},
-            namespace=NAMESPACE,
-        )
-        done.wait(15)  # the first update, then a moment for any that follow it
-        time.sleep(1.0)
+        return socket.call(handler, payload or {}, path=path)
     finally:
-        client.disconnect()
-    return updates
-
-
-def _flatten(updates: list[dict[str, Any]]) -> str:
-    return repr(updates)
-
-
-def _merged_delta(updates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    merged: dict[str, dict[str, Any]] = {}
-    for update in updates:
-        for state, values in (update.get("delta") or {}).items():
-            merged.setdefault(state, {}).update(values)
-    return merged
-
-
-def _redirects(updates: list[dict[str, Any]]) -> list[str]:
-    return [
-        str(event.get("payload", {}).get("path"))
-        for update in updates
-        for event in update.get("events") or []
-        if event.get("name") == "_redirect"
-    ]
+        socket.close()
 
 
 def _var(delta: dict[str, dict[str, Any]], state: str, name: str) -> Any:
@@ -114,15 +43,15 @@ def _var(delta: dict[str, dict[str, Any]], state: str, name: str) -> Any:
 
 def test_anonymous_socket_gets_redirect_not_data(app_url: str) -> None:
     updates = _call(app_url, PROJECTS + ".load", "/projects", cookie=None)
-    assert _redirects(updates) == ["/login"], updates
-    assert not _var(_merged_delta(updates), PROJECTS, "projects")
+    assert redirects(updates) == ["/login"], updates
+    assert not _var(merged_delta(updates), PROJECTS, "projects")
 
 
 def test_cookie_on_handshake_identifies_the_user(app_url: str) -> None:
     token = _login_token(app_url, Role.MANAGER)
     updates = _call(app_url, PROJECTS + ".load", "/projects", cookie=token)
-    delta = _merged_delta(updates)
-    assert _redirects(updates) == [], updates
+    delta = merged_delta(updates)
+    assert redirects(updates) == [], updates
     assert _var(delta, STATE, "user_name") == "Maria Manager"  # resolved from the cookie, on the server
     assert _var(delta, PROJECTS, "projects"), delta
 
@@ -130,22 +59,22 @@ def test_cookie_on_handshake_identifies_the_user(app_url: str) -> None:
 def test_wrong_role_over_socket_gets_no_data(app_url: str) -> None:
     token = _login_token(app_url, Role.WORKER)
     updates = _call(app_url, COMPANIES + ".load", "/companies", cookie=token)
-    assert _redirects(updates) == ["/"], updates
-    assert not _var(_merged_delta(updates), COMPANIES, "companies")
-    assert "Globex" not in _flatten(updates)
+    assert redirects(updates) == ["/"], updates
+    assert not _var(merged_delta(updates), COMPANIES, "companies")
+    assert "Globex" not in repr(updates)
 
 
 def test_session_token_never_reaches_the_browser_state(app_url: str) -> None:
     token = _login_token(app_url, Role.MANAGER)
     updates = _call(app_url, PROJECTS + ".load", "/projects", cookie=token)
-    assert updates and token not in _flatten(updates)
+    assert updates and token not in repr(updates)
 
 
 def test_anonymous_socket_cannot_change_a_role(app_url: str) -> None:
     payload = {"user_id": "00000000-0000-4000-8000-000000000000", "role": "manager"}
     updates = _call(app_url, TEAM + ".change_role", "/team", cookie=None, payload=payload)
-    assert _redirects(updates) == ["/login"], updates
-    assert not _var(_merged_delta(updates), TEAM, "members")
+    assert redirects(updates) == ["/login"], updates
+    assert not _var(merged_delta(updates), TEAM, "members")
 
 
 def test_client_socket_gets_no_team_or_audit_data(app_url: str) -> None:
@@ -155,9 +84,9 @@ def test_client_socket_gets_no_team_or_audit_data(app_url: str) -> None:
         (AUDIT + ".load_entries", "/audit", "entries"),
     ):
         updates = _call(app_url, handler, path, cookie=token)
-        assert _redirects(updates) == ["/"], updates
-        assert not _var(_merged_delta(updates), handler.rsplit(".", 1)[0], var)
-        assert "@acme.example.com" not in _flatten(updates).replace("client@acme.example.com", "")
+        assert redirects(updates) == ["/"], updates
+        assert not _var(merged_delta(updates), handler.rsplit(".", 1)[0], var)
+        assert "@acme.example.com" not in repr(updates).replace("client@acme.example.com", "")
 
 
 @pytest.mark.parametrize(
@@ -173,6 +102,6 @@ def test_client_socket_gets_no_team_or_audit_data(app_url: str) -> None:
 def test_bad_arguments_get_a_clear_error(app_url: str, payload: dict[str, Any], error: str) -> None:
     token = _login_token(app_url, Role.MANAGER)
     updates = _call(app_url, TEAM + ".change_role", "/team", cookie=token, payload=payload)
-    assert _redirects(updates) == [], updates
-    assert _var(_merged_delta(updates), STATE, "error_key") == error, updates
-    assert "Traceback" not in _flatten(updates)
+    assert redirects(updates) == [], updates
+    assert _var(merged_delta(updates), STATE, "error_key") == error, updates
+    assert "Traceback" not in repr(updates)

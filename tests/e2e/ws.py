@@ -130,6 +130,8 @@ def login_cookie(app_url: str, email: str, password: str) -> str:
 
     response = httpx.post(f"{app_url}/api/auth/login", data={"email": email, "password": password}, timeout=30)
     assert response.status_code == 303, response.status_code
+    attributes = response.headers["set-cookie"].lower()
+    assert "httponly" in attributes and "samesite=lax" in attributes, attributes  # page scripts never see it
     cookie = response.cookies.get("wd_session")
     assert cookie, "login set no session cookie"
     return cookie
