@@ -177,6 +177,12 @@ def _free_slug(session: Session, base: str) -> str:
     return f"{base}-{number}"
 
 
+def refuse_taken_email(session: Session, address: str) -> None:
+    """Conflict("error.email_taken") when an account this session can see already has the address."""
+    if session.exec(select(User.id).where(func.lower(User.email) == address.lower())).first() is not None:
+        raise Conflict("error.email_taken")
+
+
 def trial_plan(session: Session) -> Plan:
     """The plan a new company tries: the active "team" plan if there is one, else the cheapest active plan."""
     plans = session.exec(
@@ -212,8 +218,7 @@ def sign_up(
     email = normalize_signup_email(email)
     validate_password(password, email=email, name=full_name)
     plan = trial_plan(session)
-    if session.exec(select(User.id).where(func.lower(User.email) == email)).first() is not None:
-        raise Conflict("error.email_taken")
+    refuse_taken_email(session, email)
 
     now = clock.now()
     company = _insert_company(session, company_name)
@@ -241,7 +246,6 @@ def sign_up(
     session.add(trial)
     session.flush()
 
-    ip, user_agent = (ip or "")[: auth.MAX_IP_LENGTH], (user_agent or "")[: auth.MAX_USER_AGENT_LENGTH]
     actor = auth.actor_for(user, company, ip=ip, user_agent=user_agent)
     audit.record(
         session,

@@ -207,7 +207,7 @@ def resolve_session(session: Session, token: str | None, *, ip: str = "", user_a
     if now - user_session.last_seen_at >= timedelta(minutes=1):
         user_session.last_seen_at = now
         session.add(user_session)
-    return actor_for(user, company, ip=_clip(ip, MAX_IP_LENGTH), user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH))
+    return actor_for(user, company, ip=ip, user_agent=user_agent)
 
 
 def list_sessions(session: Session, actor: Actor, *, current_token: str | None = None) -> list[SessionInfo]:
@@ -271,9 +271,7 @@ def logout(session: Session, token: str | None, *, ip: str = "", user_agent: str
     session.flush()
     audit.record(
         session,
-        actor=actor_for(
-            user, company, ip=_clip(ip, MAX_IP_LENGTH), user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH)
-        ),
+        actor=actor_for(user, company, ip=ip, user_agent=user_agent),
         action=AuditAction.LOGOUT,
         company_id=user.company_id,
         target_type=AuditTarget.SESSION,
@@ -406,7 +404,8 @@ def _clip(value: str | None, limit: int) -> str:
 
 
 def actor_for(user: User, company: Company | None = None, *, ip: str = "", user_agent: str = "") -> Actor:
-    """The Actor of `user` (company: the user's, for its name), with the request's ip and user agent."""
+    """The Actor of `user` (company: the user's, for its name), with the request's ip and user agent
+    (cut to MAX_IP_LENGTH and MAX_USER_AGENT_LENGTH)."""
     return Actor(
         user_id=user.id,
         company_id=user.company_id,
@@ -414,6 +413,6 @@ def actor_for(user: User, company: Company | None = None, *, ip: str = "", user_
         full_name=user.full_name,
         email=user.email,
         company_name=company.name if company else "",
-        ip=ip,
-        user_agent=user_agent,
+        ip=_clip(ip, MAX_IP_LENGTH),
+        user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH),
     )

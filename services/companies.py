@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models import (
@@ -79,23 +80,27 @@ def list_companies(session: Session, actor: Actor, search: str = "") -> list[Com
     search = " ".join((search or "").split())
     if len(search) > MAX_SEARCH_LENGTH:
         raise ValidationFailed("error.search_too_long")
-    members = select(sa.func.count()).where(col(User.company_id) == Company.id).correlate(Company).scalar_subquery()
-    subscription_plan = (
-        select(Plan.name)
-        .join(Subscription, col(Subscription.plan_id) == col(Plan.id))
-        .where(col(Subscription.company_id) == Company.id, col(Subscription.status).in_(LIVE_SUBSCRIPTION))
-        .correlate(Company)
-        .limit(1)
-        .scalar_subquery()
+    # One pass: member counts grouped once, and at most one live subscription and one trial per
+    # company (uq_subscriptions_one_live_per_company, trials.company_id unique), so the joins add no rows.
+    members = (
+        select(col(User.company_id).label("company_id"), sa.func.count().label("members"))
+        .group_by(col(User.company_id))
+        .subquery()
     )
-    trial_plan = (
-        select(Plan.name)
-        .join(Trial, col(Trial.plan_id) == col(Plan.id))
-        .where(col(Trial.company_id) == Company.id, Trial.status == TrialStatus.ACTIVE)
-        .correlate(Company)
-        .scalar_subquery()
+    subscription_plan = aliased(Plan)
+    trial_plan = aliased(Plan)
+    query = (
+        select(Company, members.c.members, col(subscription_plan.name), col(trial_plan.name))
+        .outerjoin(members, members.c.company_id == col(Company.id))
+        .outerjoin(
+            Subscription,
+            sa.and_(col(Subscription.company_id) == col(Company.id), col(Subscription.status).in_(LIVE_SUBSCRIPTION)),
+        )
+        .outerjoin(subscription_plan, col(subscription_plan.id) == col(Subscription.plan_id))
+        .outerjoin(Trial, sa.and_(col(Trial.company_id) == col(Company.id), col(Trial.status) == TrialStatus.ACTIVE))
+        .outerjoin(trial_plan, col(trial_plan.id) == col(Trial.plan_id))
+        .order_by(col(Company.name), col(Company.id))
     )
-    query = select(Company, members, subscription_plan, trial_plan).order_by(col(Company.name), col(Company.id))
     if search:
         pattern = like_pattern(search)
         query = query.where(
@@ -181,13 +186,13 @@ def _detail(session: Session, actor: Actor, company: Company) -> CompanyDetail:
         .limit(1)
     ).first()
     trial = session.exec(select(Trial).where(Trial.company_id == company.id)).first()
-    plan_name = ""
+    plan_id = None
     if subscription is not None and subscription.status in LIVE_SUBSCRIPTION:
-        plan = session.get(Plan, subscription.plan_id)
-        plan_name = plan.name if plan else ""
+        plan_id = subscription.plan_id
     elif trial is not None and trial.status is TrialStatus.ACTIVE:
-        plan = session.get(Plan, trial.plan_id)
-        plan_name = plan.name if plan else ""
+        plan_id = trial.plan_id
+    plan = session.get(Plan, plan_id) if plan_id is not None else None
+    plan_name = plan.name if plan else ""
     recent = audit.list_entries(session, actor, AuditFilter(company_id=company.id), limit=RECENT_AUDIT_ENTRIES)
     return CompanyDetail(
         id=company.id,

@@ -7,6 +7,7 @@ Everything binds to 127.0.0.1 only, on ports away from a system PostgreSQL (5432
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import json
 import os
@@ -445,7 +446,8 @@ def _wait_until(probe: object, proc: subprocess.Popen[bytes], what: str, log: Pa
 
 def _tail(log: Path, lines: int = 15) -> str:
     try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        with log.open(errors="replace") as text:
+            return "".join(collections.deque(text, maxlen=lines)).rstrip("\n")
     except OSError:
         return "(no log)"
 

@@ -125,7 +125,7 @@ def invite(
         projects = []  # managers see every project of the company; memberships mean nothing to them
     # Serialize invitations of one address in one company (the "replace the pending one" rule).
     session.exec(select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(f"invite:{company.id}:{address}", 0))))
-    _refuse_taken_email(session, address)
+    accounts.refuse_taken_email(session, address)
     check_seat_limit(session, company.id)
 
     now = clock.now()
@@ -180,7 +180,7 @@ def resend(session: Session, actor: Actor, invitation_id: uuid.UUID | str) -> In
         raise Conflict("error.invite_already_accepted")
     if invitation.revoked_at is not None:
         raise Conflict("error.invite_revoked")
-    _refuse_taken_email(session, invitation.email)
+    accounts.refuse_taken_email(session, invitation.email)
     now = clock.now()
     token = secrets.token_urlsafe(32)
     before_expiry = invitation.expires_at
@@ -238,7 +238,7 @@ def accept(
     invitation, company = _usable_invitation(session, token, lock=True)
     name = accounts.normalize_person_name(full_name)
     accounts.validate_password(password, email=invitation.email, name=name)
-    _refuse_taken_email(session, invitation.email)
+    accounts.refuse_taken_email(session, invitation.email)
     check_seat_limit(session, company.id)
 
     now = clock.now()
@@ -366,12 +366,6 @@ def _company_project_ids(
     if len(found) != len(wanted):
         raise NotFound()
     return wanted
-
-
-def _refuse_taken_email(session: Session, address: str) -> None:
-    taken = session.exec(select(User.id).where(sa.func.lower(User.email) == address.lower())).first()
-    if taken is not None:
-        raise Conflict("error.email_taken")
 
 
 def _load_invitation(session: Session, actor: Actor, invitation_id: uuid.UUID | str) -> Invitation:

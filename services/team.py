@@ -96,7 +96,7 @@ def change_role(session: Session, actor: Actor, user_id: uuid.UUID | str, role: 
     managers = _lock_active_managers(session, company_id)
     user = _load_member(session, company_id, target_id)
     if user.role is new_role:
-        return _member_info(user, _project_ids(session, company_id, user.id))
+        return _member_view(session, company_id, user)
     if user.role is Role.MANAGER and user.is_active:
         _keep_an_active_manager(managers, leaving=user.id)
     before = audit.snapshot(user, ["role"])
@@ -117,7 +117,7 @@ def change_role(session: Session, actor: Actor, user_id: uuid.UUID | str, role: 
             "sessions_revoked": revoked,
         },
     )
-    return _member_info(user, _project_ids(session, company_id, user.id))
+    return _member_view(session, company_id, user)
 
 
 def set_active(session: Session, actor: Actor, user_id: uuid.UUID | str, active: bool) -> MemberInfo:
@@ -131,7 +131,7 @@ def set_active(session: Session, actor: Actor, user_id: uuid.UUID | str, active:
     managers = _lock_active_managers(session, company_id)
     user = _load_member(session, company_id, target_id)
     if user.is_active is active:
-        return _member_info(user, _project_ids(session, company_id, user.id))
+        return _member_view(session, company_id, user)
     if not active and user.role is Role.MANAGER:
         _keep_an_active_manager(managers, leaving=user.id)
     if active:
@@ -140,10 +140,9 @@ def set_active(session: Session, actor: Actor, user_id: uuid.UUID | str, active:
     user.is_active = active
     session.add(user)
     session.flush()
-    revoked = 0 if active else auth.revoke_user_sessions(session, user.id, reason="deactivated", actor=actor)
     changes: dict[str, Any] = {"email": user.email, **audit.diff(before, audit.snapshot(user, ["is_active"]))}
     if not active:
-        changes["sessions_revoked"] = revoked
+        changes["sessions_revoked"] = auth.revoke_user_sessions(session, user.id, reason="deactivated", actor=actor)
     audit.record(
         session,
         actor=actor,
@@ -153,7 +152,7 @@ def set_active(session: Session, actor: Actor, user_id: uuid.UUID | str, active:
         target_id=str(user.id),
         changes=changes,
     )
-    return _member_info(user, _project_ids(session, company_id, user.id))
+    return _member_view(session, company_id, user)
 
 
 def set_project_members(
@@ -264,14 +263,14 @@ def _member_ids(session: Session, company_id: uuid.UUID, project_id: uuid.UUID) 
     )
 
 
-def _project_ids(session: Session, company_id: uuid.UUID, user_id: uuid.UUID) -> list[uuid.UUID]:
-    return list(
-        session.exec(
-            select(ProjectMember.project_id)
-            .where(ProjectMember.company_id == company_id, ProjectMember.user_id == user_id)
-            .order_by(col(ProjectMember.created_at), col(ProjectMember.project_id))
-        ).all()
-    )
+def _member_view(session: Session, company_id: uuid.UUID, user: User) -> MemberInfo:
+    """One member with their projects (what the changes return; `list_members` groups them instead)."""
+    project_ids = session.exec(
+        select(ProjectMember.project_id)
+        .where(ProjectMember.company_id == company_id, ProjectMember.user_id == user.id)
+        .order_by(col(ProjectMember.created_at), col(ProjectMember.project_id))
+    ).all()
+    return _member_info(user, list(project_ids))
 
 
 def _member_info(user: User, project_ids: list[uuid.UUID]) -> MemberInfo:
