@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -29,6 +29,7 @@ from services.settings import get_settings
 log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 16 * 1024
+MAX_FORM_FIELDS = 10
 MAX_ECHO_LENGTH = 320  # entered fields echoed back into the form after an error
 
 
@@ -65,10 +66,19 @@ def _back(path: str, key: str, *, retry_after: int | None = None, echo: Mapping[
 
 
 async def _form_fields(request: Request) -> dict[str, str] | None:
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+    """The url-encoded fields of an HTML form post, or None for anything else or anything too big.
+
+    The body is read with a byte cap: a chunked request has no Content-Length to check up front.
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return None
-    form = await request.form(max_files=0, max_fields=10)
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    return dict(pairs)
 
 
 def _signed_in(token: str) -> Response:

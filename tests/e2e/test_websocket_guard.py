@@ -105,3 +105,22 @@ def test_bad_arguments_get_a_clear_error(app_url: str, payload: dict[str, Any], 
     assert redirects(updates) == [], updates
     assert _var(merged_delta(updates), STATE, "error_key") == error, updates
     assert "Traceback" not in repr(updates)
+
+
+def test_oversized_chunked_login_body_is_refused_without_reading_it_all(app_url: str) -> None:
+    import httpx
+
+    def body():  # no Content-Length: the route must count bytes itself
+        yield b"email=a%40example.com&password="
+        for _ in range(64):
+            yield b"x" * 1024
+
+    response = httpx.post(
+        f"{app_url}/api/auth/login",
+        content=body(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        timeout=30,
+    )
+    assert response.status_code == 303
+    assert "error=error.invalid_input" in response.headers["location"]
+    assert "wd_session" not in response.cookies
