@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.devstack import EmbeddedStack, StackError, StackPorts  # noqa: E402
+from services.devstack import EmbeddedStack, StackError, StackPorts, stop_process_group  # noqa: E402
 from services.settings import get_settings  # noqa: E402
 
 
@@ -124,22 +124,6 @@ def serve_app() -> int:
     finally:
         stop_process_group(app)
     return 0 if stopping else (app.returncode or 0)
-
-
-def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            # The group leader may be gone while workers linger: make sure the whole group is.
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def main() -> int:

@@ -130,7 +130,7 @@ class EmbeddedStack:
         for name in ("s3", "redis", "postgres"):
             proc = self._procs.pop(name, None)
             if proc is not None:
-                _terminate(proc, signal.SIGINT if name == "postgres" else signal.SIGTERM)
+                stop_process_group(proc, signal.SIGINT if name == "postgres" else signal.SIGTERM)
 
     # ---- PostgreSQL ---------------------------------------------------------------------
 
@@ -440,7 +440,7 @@ def _wait_until(probe: object, proc: subprocess.Popen[bytes], what: str, log: Pa
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
             last_error = exc
             time.sleep(0.1)
-    _terminate(proc, signal.SIGTERM)
+    stop_process_group(proc)
     raise StackError(f"{what} did not become ready in {READY_TIMEOUT_S:.0f}s ({last_error}); log:\n{_tail(log)}")
 
 
@@ -452,15 +452,24 @@ def _tail(log: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _terminate(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
+def stop_process_group(proc: subprocess.Popen[bytes], first: signal.Signals = signal.SIGTERM) -> None:
+    """Stop `proc` and everything in its process group: `first`, then SIGKILL after 20 s.
+
+    Returns once the whole group is gone (a leader can exit while its workers still wind down).
+    """
+    for sig, wait in ((first, 20.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from services.devstack import stop_process_group
 from tests.conftest import TestServers, create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,25 +77,6 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
-
-
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-        # The leader is gone; workers of the group may linger for a moment.
-        for _ in range(int(wait * 10)):
-            try:
-                os.killpg(proc.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +151,7 @@ def app_url(test_env: TestServers, e2e_database: tuple[str, str]) -> Iterator[st
         print(f"\n[e2e] app ready at {base} after {time.monotonic() - started:.1f}s (log: {log_path})")
         yield base
     finally:
-        _stop_group(proc)
+        stop_process_group(proc)
 
 
 @pytest.fixture(scope="session")
