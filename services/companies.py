@@ -74,6 +74,12 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def count_companies(session: Session, actor: Actor) -> int:
+    """How many companies there are (the operator's home page), without loading them."""
+    authorize(actor, Action.COMPANY_LIST)
+    return session.exec(select(sa.func.count()).select_from(Company)).one()
+
+
 def list_companies(session: Session, actor: Actor, search: str = "") -> list[CompanySummary]:
     """Every company, by name; `search` keeps those whose name or slug contains it (any case)."""
     authorize(actor, Action.COMPANY_LIST)

@@ -12,7 +12,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from models import Project, ProjectMember, ProjectStatus, Role, Task, TaskStatus
 from services.actor import Actor
 from services.errors import PermissionDenied
-from services.policy import Page, can_open
+from services.policy import Action, authorize
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,14 @@ def visible_projects_query(actor: Actor) -> SelectOfScalar[Project]:
     return query
 
 
+def count_projects(session: Session, actor: Actor) -> int:
+    """How many projects the actor may see (the home page's number), without loading them."""
+    authorize(actor, Action.PROJECT_LIST)
+    return session.exec(select(sa.func.count()).select_from(visible_projects_query(actor).subquery())).one()
+
+
 def list_projects(session: Session, actor: Actor) -> list[ProjectSummary]:
-    if not can_open(actor, Page.PROJECTS):
-        raise PermissionDenied()
+    authorize(actor, Action.PROJECT_LIST)
     projects = session.exec(visible_projects_query(actor).order_by(Project.name)).all()
     counts: dict[uuid.UUID, dict[str, int]] = {p.id: {s.value: 0 for s in TaskStatus} for p in projects}
     if projects:

@@ -5,10 +5,10 @@ import reflex as rx
 from dashboard.state.base import AuthState, requires
 from models import Role
 from services.actor import Actor
-from services.companies import list_companies
+from services.companies import count_companies
 from services.db import tenant_scope
 from services.policy import Action
-from services.projects import list_projects
+from services.projects import count_projects
 
 
 class HomeState(AuthState):
@@ -23,7 +23,7 @@ class HomeState(AuthState):
         with tenant_scope(actor) as session:
             if actor.role is Role.ADMIN:
                 self.count_label_key = "home.companies_count"
-                self.count = len(list_companies(session, actor))
+                self.count = count_companies(session, actor)
             else:
                 self.count_label_key = "home.projects_count"
-                self.count = len(list_projects(session, actor))
+                self.count = count_projects(session, actor)

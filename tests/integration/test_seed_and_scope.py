@@ -61,3 +61,19 @@ def test_admin_lists_companies_and_others_are_refused(db: Session) -> None:
         list_companies(db, actor_for(db, Role.MANAGER))
     with pytest.raises(PermissionDenied):
         list_projects(db, actor_for(db, Role.ADMIN))
+
+
+def test_counts_match_the_lists_and_are_scoped_the_same_way(db: Session) -> None:
+    from services.companies import count_companies
+    from services.projects import count_projects
+
+    load_demo_data(db)
+    for role in (Role.MANAGER, Role.WORKER, Role.CLIENT):
+        actor = actor_for(db, role)
+        assert count_projects(db, actor) == len(list_projects(db, actor))
+    admin = actor_for(db, Role.ADMIN)
+    assert count_companies(db, admin) == len(list_companies(db, admin)) == 2
+    with pytest.raises(PermissionDenied):
+        count_companies(db, actor_for(db, Role.MANAGER))
+    with pytest.raises(PermissionDenied):
+        count_projects(db, admin)
