@@ -76,8 +76,8 @@ logs: ## docker: follow the logs
 shell: ## docker: a shell in the app container
 	$(COMPOSE) exec app bash
 
-docs: install ## regenerate docs/roles.md from the policy table
-	$(PY) -m services.policy > docs/roles.md
+docs: install ## regenerate docs/roles.md from the policy table and the page registry
+	$(PY) scripts/docs.py
 
 clean: ## remove build output and reports (keeps .data)
 	rm -rf .web reports .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
-"""Reflex configuration. Values come from services.settings (environment / .env.<ENV>).
+"""Reflex configuration. Values come from services.core.settings (environment / .env.<ENV>).
 
-Reflex's own database helpers are not used (services/db.py owns the engine), so no db_url.
+Reflex's own database helpers are not used (services/core/db.py owns the engine), so no db_url.
 Every key can still be overridden as REFLEX_<KEY> in the environment.
 Run in production with:  reflex run --env prod --backend-host 127.0.0.1 --backend-port 8000
 (one port serves the built pages, the websocket /_event, /ping and our /api/auth routes).
@@ -11,7 +11,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
-from services.settings import get_settings
+from services.core.settings import get_settings
 
 _settings = get_settings()
 

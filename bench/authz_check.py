@@ -27,14 +27,14 @@ import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from devtools.devstack import EmbeddedStack, StackPorts, free_port, free_s3_port
+from devtools.seed import DEMO_USERS, load_demo_data
 from models import Role
-from services import auth
-from services.db import system_scope, tenant_scope
-from services.devstack import EmbeddedStack, StackPorts, free_port, free_s3_port
-from services.policy import Action, authorize
-from services.schema import upgrade_head
-from services.seed import DEMO_USERS, load_demo_data
-from services.settings import get_settings
+from services.core.db import system_scope, tenant_scope
+from services.core.policy import Action, authorize
+from services.core.schema import upgrade_head
+from services.core.settings import get_settings
+from services.identity import auth
 
 
 def timed(fn: Callable[[], object], calls: int) -> list[float]:

@@ -260,7 +260,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
     "task_status.in_progress": {"en": "In progress", "ru": "В работе"},
     "task_status.review": {"en": "Review", "ru": "На проверке"},
     "task_status.done": {"en": "Done", "ru": "Готово"},
-    # Errors (services.errors messages are these keys)
+    # Errors (services.core.errors messages are these keys)
     "error.generic": {
         "en": "Something went wrong. Please try again.",
         "ru": "Что-то пошло не так. Попробуйте ещё раз.",

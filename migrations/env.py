@@ -1,10 +1,10 @@
 """Alembic environment: where to connect and what the models look like.
 
 The URL comes from, in order:
-1. `config.attributes["connection"]`: an open connection handed over by services.schema (tests);
+1. `config.attributes["connection"]`: an open connection handed over by services.core.schema (tests);
 2. `alembic -x url=postgresql+psycopg://...`;
 3. `sqlalchemy.url` set on the Config (empty in alembic.ini on purpose);
-4. services.settings: DATABASE_URL, or POSTGRES_USER/PASSWORD/HOST/PORT/DB, of the current ENV.
+4. services.core.settings: DATABASE_URL, or POSTGRES_USER/PASSWORD/HOST/PORT/DB, of the current ENV.
 Migrations run as the OWNER role; the app connects as a role that does not own the tables.
 """
 
@@ -24,8 +24,8 @@ from sqlalchemy.pool import NullPool
 from sqlmodel.sql.sqltypes import AutoString
 
 from models import metadata
-from services.schema import DEFAULT_APP_ROLE, comparison_options, valid_role_name
-from services.settings import get_settings, normalize_db_url
+from services.core.schema import DEFAULT_APP_ROLE, comparison_options, valid_role_name
+from services.core.settings import get_settings, normalize_db_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

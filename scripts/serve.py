@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.devstack import EmbeddedStack, StackError, StackPorts, stop_process_group  # noqa: E402
-from services.settings import get_settings  # noqa: E402
+from devtools.devstack import EmbeddedStack, StackError, StackPorts, stop_process_group  # noqa: E402
+from services.core.settings import get_settings  # noqa: E402
 
 
 @contextmanager
@@ -54,7 +54,7 @@ def backing_services() -> Iterator[EmbeddedStack | None]:
 
 
 def migrate() -> None:
-    from services.schema import upgrade_head
+    from services.core.schema import upgrade_head
 
     url = get_settings().resolved_database_url
     if not url:  # backing_services() or the environment sets it; production refuses to start without it
@@ -64,8 +64,8 @@ def migrate() -> None:
 
 
 def seed() -> None:
-    from services.db import get_engine, system_scope
-    from services.seed import load_demo_data
+    from devtools.seed import load_demo_data
+    from services.core.db import get_engine, system_scope
 
     with system_scope(get_engine(get_settings().resolved_database_url)) as session:  # seeding: every row
         inserted = load_demo_data(session)
@@ -82,7 +82,7 @@ def print_banner(with_demo: bool, stack: EmbeddedStack | None) -> None:
     if stack is not None:
         lines.append(f"  data (PostgreSQL, Redis, S3, logs): {stack.root}")
     if with_demo:
-        from services.seed import DEMO_USERS
+        from devtools.seed import DEMO_USERS
 
         lines.append("  demo logins (email / password):")
         lines += [f"    {u.role.value:<8} {u.email:<30} {u.password}" for u in DEMO_USERS]

@@ -1,4 +1,6 @@
-"""Background housekeeping, run as the compose `worker` service: `python -m services.worker`.
+"""The job worker, run as the compose `worker` service: `python -m services.worker`.
+
+It runs each domain's periodic jobs (`<domain>/jobs.py`); the jobs themselves hold no scheduling.
 
 Every minute: end trials whose time is up and delete sessions that can no longer be used.
 """
@@ -8,39 +10,14 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import timedelta
 
-import sqlalchemy as sa
-from sqlmodel import Session
-
-from models import Trial, TrialStatus, UserSession
-from services import clock
-from services.db import system_scope
-from services.settings import get_settings
+from services.billing import expire_trials
+from services.core.db import system_scope
+from services.core.settings import get_settings
+from services.identity import purge_sessions
 
 log = logging.getLogger("workdash.worker")
 INTERVAL_S = 60
-# Keep ended sessions a while so "your sessions" and incident reviews can still see them.
-SESSION_RETENTION = timedelta(days=30)
-
-
-def expire_trials(session: Session) -> int:
-    result = session.execute(
-        sa.update(Trial)
-        .where(Trial.status == TrialStatus.ACTIVE, Trial.ends_at <= clock.now())  # type: ignore[arg-type]
-        .values(status=TrialStatus.EXPIRED)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def purge_sessions(session: Session) -> int:
-    cutoff = clock.now() - SESSION_RETENTION
-    result = session.execute(
-        sa.delete(UserSession).where(
-            sa.or_(UserSession.absolute_expires_at < cutoff, UserSession.revoked_at < cutoff)  # type: ignore[arg-type,operator]
-        )
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def run_once() -> dict[str, int]:

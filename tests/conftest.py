@@ -47,7 +47,7 @@ def _external_servers() -> TestServers | None:
     keys = ("TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_S3_ENDPOINT_URL")
     if not all(os.environ.get(k) for k in keys):
         return None
-    from services.settings import normalize_db_url
+    from services.core.settings import normalize_db_url
 
     db = normalize_db_url(os.environ["TEST_DATABASE_URL"])
     return TestServers(
@@ -71,7 +71,7 @@ def servers() -> Iterator[TestServers]:
     if external is not None:
         yield external
         return
-    from services.devstack import EmbeddedStack, StackPorts, free_port, free_s3_port
+    from devtools.devstack import EmbeddedStack, StackPorts, free_port, free_s3_port
 
     # A SIGTERM (CI time-out, `timeout`) must still run the teardown below, or the servers outlive the run.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -116,7 +116,7 @@ def drop_database(servers: TestServers, name: str) -> None:
 @pytest.fixture(scope="session")
 def test_env(servers: TestServers) -> Iterator[TestServers]:
     """Point the application's settings at the test servers."""
-    from services.settings import get_settings
+    from services.core.settings import get_settings
 
     os.environ.update(
         {
@@ -134,13 +134,13 @@ def test_env(servers: TestServers) -> Iterator[TestServers]:
 @pytest.fixture(scope="session")
 def migrated_database(test_env: TestServers) -> Iterator[str]:
     """Name of a database migrated to head, shared by the session's integration tests."""
-    from services.schema import upgrade_head
+    from services.core.schema import upgrade_head
 
     name = create_database(test_env, "wd_test")
     upgrade_head(test_env.database(name))
     os.environ["DATABASE_URL"] = test_env.database(name)
     os.environ["APP_DATABASE_URL"] = test_env.database(name, app_role=True)
-    from services.settings import get_settings
+    from services.core.settings import get_settings
 
     get_settings.cache_clear()
     yield name
@@ -214,7 +214,7 @@ def empty_database(test_env: TestServers) -> Iterator[str]:
 @pytest.fixture
 def demo(db: Session) -> Session:
     """The `db` session with the demo data loaded."""
-    from services.seed import load_demo_data
+    from devtools.seed import load_demo_data
 
     load_demo_data(db)
     return db
@@ -223,7 +223,7 @@ def demo(db: Session) -> Session:
 @pytest.fixture
 def clean_throttle(test_env: TestServers) -> Iterator[None]:
     """The login throttle's Redis counters emptied before and after the test."""
-    from services import throttle
+    from services.core import throttle
 
     throttle.clear_all()
     yield
@@ -231,8 +231,8 @@ def clean_throttle(test_env: TestServers) -> Iterator[None]:
 
 
 def clock_at(monkeypatch: pytest.MonkeyPatch, start: datetime) -> Callable[[float], None]:
-    """Set services.clock.now to `start`; the returned move(seconds) sets it to start + seconds."""
-    from services import clock
+    """Set services.core.clock.now to `start`; the returned move(seconds) sets it to start + seconds."""
+    from services.core import clock
 
     def move(seconds: float) -> None:
         moment = start + timedelta(seconds=seconds)

@@ -1,7 +1,7 @@
 """A real SMTP server for the tests: aiosmtpd's Controller on a free loopback port, in a thread.
 
     with SmtpSink() as sink, sink.as_mail_backend():
-        ...code that calls services.mailer.send_mail...
+        ...code that calls services.core.mailer.send_mail...
         message = sink.last_to("someone@example.com")
 
 `as_mail_backend()` points the application's settings at the sink (MAIL_BACKEND=smtp, no
@@ -23,7 +23,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from services.devstack import free_port
+from devtools.devstack import free_port
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class SmtpSink:
 @contextmanager
 def use_settings(**env: str) -> Iterator[None]:
     """Set environment variables and rebuild the cached settings; restore both afterwards."""
-    from services.settings import get_settings
+    from services.core.settings import get_settings
 
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)

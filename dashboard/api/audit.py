@@ -22,12 +22,11 @@ from dashboard.api.auth import client_ip
 from dashboard.state.args import FILTER_FIELDS, audit_filter_arg
 from dashboard.state.base import session_token_from_cookie_header
 from services import audit
-from services.actor import Actor
-from services.auth import resolve_session
-from services.clock import now
-from services.db import system_scope, tenant_scope
-from services.errors import PermissionDenied, ServiceError
-from services.policy import Action, scope_for
+from services.core.clock import now
+from services.core.db import tenant_scope
+from services.core.errors import PermissionDenied, ServiceError
+from services.core.policy import Action, scope_for
+from services.identity import resolve_actor
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +41,11 @@ def _not_found() -> Response:
 
 def _start_export(request: Request) -> Response:
     """Runs in a worker thread: resolve the actor, open the scope, start the export (or refuse)."""
-    token = session_token_from_cookie_header(request.headers.get("cookie"))
-    if not token:
-        return _forbidden()
-    with system_scope() as session:
-        actor: Actor | None = resolve_session(
-            session, token, ip=client_ip(request), user_agent=request.headers.get("user-agent", "")
-        )
+    actor = resolve_actor(
+        session_token_from_cookie_header(request.headers.get("cookie")),
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
     if actor is None or scope_for(actor, Action.AUDIT_EXPORT) is None:
         return _forbidden()
     try:

@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from services import accounts, invitations
-from services.actor import Actor
-from services.auth import SESSION_COOKIE, login, logout, session_max_age_seconds
-from services.db import system_scope
-from services.errors import RateLimited, ServiceError
-from services.settings import get_settings
+from services import identity, people
+from services.core.actor import Actor
+from services.core.db import system_scope
+from services.core.errors import RateLimited, ServiceError
+from services.core.settings import get_settings
+from services.identity import SESSION_COOKIE, login, logout, session_max_age_seconds
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ async def login_route(request: Request) -> Response:
 async def signup_route(request: Request) -> Response:
     def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
         with system_scope() as session:
-            return accounts.sign_up(
+            return identity.sign_up(
                 session,
                 company_name=fields.get("company_name", ""),
                 full_name=fields.get("full_name", ""),
@@ -166,13 +166,13 @@ async def signup_route(request: Request) -> Response:
 def _invite_page(fields: Mapping[str, str]) -> str:
     """The form's page, /invite/<token>: errors go back there (a missing token: a page that says "invalid")."""
     token = fields.get("token", "")
-    return f"/invite/{quote(token, safe='')}" if 0 < len(token) <= invitations.MAX_TOKEN_LENGTH else "/invite/-"
+    return f"/invite/{quote(token, safe='')}" if 0 < len(token) <= people.MAX_TOKEN_LENGTH else "/invite/-"
 
 
 async def accept_invite_route(request: Request) -> Response:
     def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
         with system_scope() as session:
-            return invitations.accept(
+            return people.accept(
                 session,
                 fields.get("token", ""),
                 full_name=fields.get("full_name", ""),

@@ -9,7 +9,7 @@ import reflex as rx
 
 from dashboard.components.native_form import native_form
 from dashboard.i18n import t
-from services.passwords import MIN_PASSWORD_LENGTH
+from services.core.passwords import MIN_PASSWORD_LENGTH
 
 # A native <select> (it submits with the form and works before hydration), styled like the inputs.
 SELECT_STYLE = {

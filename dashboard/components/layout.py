@@ -8,15 +8,14 @@ from dashboard.components.controls import dark_mode_switch, hydration_marker, la
 from dashboard.components.messages import messages
 from dashboard.components.native_form import native_form
 from dashboard.i18n import t, t_var
-from dashboard.state.base import PAGE_ROUTES, AuthState
+from dashboard.state.base import AuthState
 
 
-def _nav_item(page: rx.Var) -> rx.Component:
-    href = rx.match(page, *[(name, route) for name, route in PAGE_ROUTES.items()], "/")
+def _nav_item(item: rx.Var) -> rx.Component:
     return rx.link(
-        t_var(page, "nav."),
-        href=href,
-        id=rx.Var.create("nav-") + page.to(str),
+        t_var(item.name, "nav."),  # type: ignore[attr-defined]
+        href=item.route,  # type: ignore[attr-defined]
+        id=rx.Var.create("nav-") + item.name.to(str),  # type: ignore[attr-defined]
         data_testid="nav-item",
         underline="none",
         padding_y="0.4em",
@@ -26,7 +25,7 @@ def _nav_item(page: rx.Var) -> rx.Component:
 def sidebar() -> rx.Component:
     return rx.vstack(
         rx.heading(t("app.title"), size="5", margin_bottom="1em"),
-        rx.foreach(AuthState.nav_pages, _nav_item),
+        rx.foreach(AuthState.nav, _nav_item),
         id="sidebar",
         as_="nav",
         padding="1.5em",

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from services.audit import AuditFilter
-from services.errors import ValidationFailed
+from services.core.errors import ValidationFailed
 
 MAX_FORM_FIELDS = 1200  # a membership form has one checkbox per member
 MAX_FIELD_LENGTH = 2048

@@ -6,7 +6,7 @@ markers (tests/unit/test_dashboard_handlers.py enumerates them all):
 
 - `@requires(Action.X)`: reads our session cookie from the websocket handshake (server-side only;
   Reflex strips the cookie before state goes to the browser), resolves the Actor through
-  `services.auth.resolve_session` and asks `services.policy`. No actor → redirect to /login; a role
+  `services.identity.auth.resolve_session` and asks `services.core.policy`. No actor → redirect to /login; a role
   without the action → redirect to / (the handler body never runs: no data, no change). The body
   receives the Actor as its first argument after `self`; a client can never pass one.
 - `@public`: the handler needs no login (language choice, the public pages' own query string,
@@ -18,6 +18,7 @@ into a translated message (`error_key`; RateLimited also sets `retry_after`) ins
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -28,13 +29,10 @@ from typing import Any, TypeVar
 
 import reflex as rx
 
-from services.actor import Actor
-from services.auth import SESSION_COOKIE, resolve_session
-from services.db import system_scope
-from services.errors import RateLimited, ServiceError
-from services.mailer import OUTBOX_ENVIRONMENTS
-from services.policy import Action, Page, pages_for, scope_for
-from services.settings import get_settings
+from services.core.actor import Actor
+from services.core.errors import RateLimited, ServiceError
+from services.core.policy import Action, scope_for
+from services.identity import SESSION_COOKIE, resolve_actor
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +40,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/"
-PAGE_ROUTES: dict[str, str] = {
-    Page.HOME.value: HOME_ROUTE,
-    Page.PROJECTS.value: "/projects",
-    Page.TEAM.value: "/team",
-    Page.AUDIT.value: "/audit",
-    Page.COMPANIES.value: "/companies",
-    Page.OUTBOX.value: "/outbox",
-    Page.ACCOUNT.value: "/account",
-}
 
 REQUIRES_ATTR = "__wd_requires__"
 PUBLIC_ATTR = "__wd_public__"
@@ -73,12 +62,10 @@ def session_token_from_cookie_header(cookie_header: str | None) -> str | None:
     return morsel.value if morsel is not None and morsel.value else None
 
 
-def nav_pages(actor: Actor) -> list[str]:
-    """The pages the role may open; the dev outbox only where it exists (local and test)."""
-    pages = pages_for(actor.role)
-    if get_settings().env not in OUTBOX_ENVIRONMENTS:
-        pages = [p for p in pages if p is not Page.OUTBOX]
-    return [p.value for p in pages]
+@dataclasses.dataclass(frozen=True)
+class NavItem:
+    name: str
+    route: str
 
 
 def _report(state: Any, key: str, retry_after: int = 0) -> None:
@@ -139,7 +126,7 @@ def _guard(fn: Callable[..., Any], action: Action | None) -> Callable[..., Any]:
     wrapper.__signature__ = public_signature  # type: ignore[attr-defined]
     wrapper.__annotations__ = hints
     setattr(wrapper, REQUIRES_ATTR if action is not None else PUBLIC_ATTR, action if action is not None else True)
-    return wrapper
+    return rx.event(wrapper)  # the guard is the event marker too: no handler carries two decorators
 
 
 def public(fn: F) -> F:
@@ -161,7 +148,7 @@ class AuthState(rx.State):
     user_name: str = ""
     user_role: str = ""
     company_name: str = ""
-    nav_pages: list[str] = []
+    nav: list[NavItem] = []
     error_key: str = ""
     retry_after: int = 0
     notice_key: str = ""
@@ -199,16 +186,11 @@ class AuthState(rx.State):
         return value if isinstance(value, str) else ""
 
     def _actor(self) -> Actor | None:
-        token = self._session_token()
-        if not token:
-            return None
         router = self.router
         try:
-            # Resolving a token happens before any tenant is known: system scope (services.db).
-            with system_scope() as session:
-                return resolve_session(
-                    session, token, ip=router.session.client_ip, user_agent=router.headers.user_agent
-                )
+            return resolve_actor(
+                self._session_token(), ip=router.session.client_ip, user_agent=router.headers.user_agent
+            )
         except Exception:
             log.exception("could not resolve the session")
             return None
@@ -217,13 +199,15 @@ class AuthState(rx.State):
         self.user_name = actor.full_name
         self.user_role = actor.role.value
         self.company_name = actor.company_name
-        self.nav_pages = nav_pages(actor)
+        from dashboard.registry import nav_for  # the registry imports every page, and they import this module
+
+        self.nav = nav_for(actor)
 
     def _forget_user(self) -> None:
         self.user_name = ""
         self.user_role = ""
         self.company_name = ""
-        self.nav_pages = []
+        self.nav = []
 
     def _clear_messages(self) -> None:
         self.error_key = ""

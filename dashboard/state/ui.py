@@ -12,7 +12,6 @@ class UIState(rx.State):
     # Kept in the browser's localStorage, so the choice survives reloads and logins.
     lang: str = rx.LocalStorage(DEFAULT_LANGUAGE, name="wd_lang", sync=True)
 
-    @rx.event
     @public
     def set_language(self, lang: str) -> None:
         """Any browser may call this; it only changes its own language choice."""

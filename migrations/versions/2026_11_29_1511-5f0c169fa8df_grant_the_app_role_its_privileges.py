@@ -5,7 +5,7 @@ Revises: 2894458ceb12
 Create Date: 2026-11-29 15:11:37.165625+00:00
 
 The app connects as a role that does not own the tables (default `workdash_app`; choose another
-with `alembic -x app_role=NAME`, APP_DB_ROLE=NAME, or services.schema.upgrade_head(app_role=NAME)).
+with `alembic -x app_role=NAME`, APP_DB_ROLE=NAME, or services.core.schema.upgrade_head(app_role=NAME)).
 It may read and write every table except:
 - audit_logs: SELECT and INSERT only, so the trail is append-only for the app;
 - alembic_version: SELECT only (the app may check that the schema is at head).

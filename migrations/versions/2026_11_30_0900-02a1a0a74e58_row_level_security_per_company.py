@@ -7,7 +7,7 @@ Create Date: 2026-11-30 09:00:00.000000+00:00
 Every tenant table (models.TENANT_TABLES) and `companies` get ENABLE + FORCE ROW LEVEL SECURITY
 and one policy `tenant_isolation`, FOR ALL, with the same USING and WITH CHECK expression, so a
 transaction can neither read nor write another company's rows. The policy reads two settings that
-services/db.py sets per transaction with `set_config(..., true)`:
+services/core/db.py sets per transaction with `set_config(..., true)`:
 - `app.company_id`: the actor's company (uuid text). Missing or empty means "no company": no rows
   (NULLIF turns '' into NULL before the uuid cast, and `company_id = NULL` is never true);
 - `app.rls_bypass = 'on'`: the operator (admin) and system work (login lookup, sign-up, invitation

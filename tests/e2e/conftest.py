@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from services.devstack import stop_process_group
+from devtools.devstack import stop_process_group
 from tests.conftest import TestServers, create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def _frontend_env() -> dict[str, str]:
 
 
 def _free_port() -> int:
-    from services.devstack import free_port
+    from devtools.devstack import free_port
 
     return free_port()
 
@@ -82,9 +82,9 @@ def _tail(path: Path, lines: int = 40) -> str:
 @pytest.fixture(scope="session")
 def e2e_database(test_env: TestServers) -> Iterator[tuple[str, str]]:
     """A migrated database with the demo data: (owner url, app-role url)."""
-    from services.db import system_scope
-    from services.schema import upgrade_head
-    from services.seed import load_demo_data
+    from devtools.seed import load_demo_data
+    from services.core.db import system_scope
+    from services.core.schema import upgrade_head
 
     name = create_database(test_env, "wd_e2e")
     owner_url = test_env.database(name)
@@ -93,7 +93,7 @@ def e2e_database(test_env: TestServers) -> Iterator[tuple[str, str]]:
     upgrade_head(owner_url, app_role=app_role if app_role != make_url(owner_url).username else None)
     engine = create_engine(owner_url)
     try:
-        with system_scope(engine) as session:  # seeding is system work: every row (services.db)
+        with system_scope(engine) as session:  # seeding is system work: every row (services.core.db)
             load_demo_data(session)
     finally:
         engine.dispose()

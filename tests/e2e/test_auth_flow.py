@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from devtools.seed import DEMO_USERS
 from models import Role
-from services.auth import SESSION_COOKIE
-from services.seed import DEMO_USERS
+from services.identity.auth import SESSION_COOKIE
 from tests.e2e.conftest import at, goto, login_as, nav_ids, wait_hydrated
 
 pytestmark = pytest.mark.e2e

@@ -13,16 +13,16 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from dashboard.state.account import AccountState
-from dashboard.state.audit import AuditState
-from dashboard.state.companies import DETAIL_PARAM, CompaniesState, CompanyDetailState
-from dashboard.state.home import HomeState
-from dashboard.state.outbox import OutboxState
-from dashboard.state.projects import ProjectsState
-from dashboard.state.team import MEMBER_BOX, PROJECT_BOX, TeamState
+from dashboard.features.account.state import AccountState
+from dashboard.features.audit.state import AuditState
+from dashboard.features.companies.state import DETAIL_PARAM, CompaniesState, CompanyDetailState
+from dashboard.features.home.state import HomeState
+from dashboard.features.outbox.state import OutboxState
+from dashboard.features.projects.state import ProjectsState
+from dashboard.features.team.state import MEMBER_BOX, PROJECT_BOX, TeamState
 from models import Role, User
-from services.db import system_scope
-from services.policy import Action
+from services.core.db import system_scope
+from services.core.policy import Action
 from tests.e2e.ws import EventSocket, login_cookie, merged_delta, redirects
 from tests.factories import make_session
 from tests.security.test_permission_matrix import COMBINATIONS, expected
@@ -270,7 +270,7 @@ def test_event_handlers_match_policy(
     own: bool,
     member: bool,
 ) -> None:
-    from services import throttle
+    from services.core import throttle
 
     throttle.clear_all()  # the password-change cases share the login throttle
     user = world.admin if role is Role.ADMIN else world.own.actor_user(role, member)

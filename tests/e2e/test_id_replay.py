@@ -13,9 +13,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from dashboard.state.companies import DETAIL_PARAM, CompanyDetailState
+from dashboard.features.companies.state import DETAIL_PARAM, CompanyDetailState
 from models import Role
-from services.db import system_scope
+from services.core.db import system_scope
 from tests.e2e.ws import EventSocket, all_handlers, login_cookie, merged_delta, without_router
 from tests.security.world import PASSWORD, World, build_world
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from devtools.seed import COMPANIES, DEMO_USERS
 from models import Role
-from services.audit import CSV_HEADER
-from services.auth import SESSION_COOKIE
-from services.seed import COMPANIES, DEMO_USERS
+from services.audit.records import CSV_HEADER
+from services.identity.auth import SESSION_COOKIE
 from tests.e2e.conftest import at, goto, login_as, nav_ids, submit_and_land, wait_hydrated
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(autouse=True)
 def fresh_throttles(test_env: object) -> None:
     """Sign-ups count per IP (10 an hour): with long-lived test servers, earlier runs must not throttle this one."""
-    from services import throttle
+    from services.core import throttle
 
     throttle.clear_all()
 
@@ -164,7 +164,7 @@ def add_project(database: tuple[str, str], company: str, name: str) -> str:
     from sqlmodel import select
 
     from models import Company
-    from services.db import system_scope
+    from services.core.db import system_scope
     from tests.factories import make_project
 
     engine = create_engine(database[0])

@@ -7,17 +7,17 @@ from typing import Any
 
 import pytest
 
+from devtools.seed import DEMO_USERS
 from models import Role
-from services.seed import DEMO_USERS
 from tests.e2e.ws import EventSocket, login_cookie, merged_delta, redirects
 
 pytestmark = pytest.mark.e2e
 
 STATE = "reflex___state____state.dashboard___state___base____auth_state"
-PROJECTS = STATE + ".dashboard___state___projects____projects_state"
-COMPANIES = STATE + ".dashboard___state___companies____companies_state"
-TEAM = STATE + ".dashboard___state___team____team_state"
-AUDIT = STATE + ".dashboard___state___audit____audit_state"
+PROJECTS = STATE + ".dashboard___features___projects___state____projects_state"
+COMPANIES = STATE + ".dashboard___features___companies___state____companies_state"
+TEAM = STATE + ".dashboard___features___team___state____team_state"
+AUDIT = STATE + ".dashboard___features___audit___state____audit_state"
 
 
 def _login_token(app_url: str, role: Role) -> str:

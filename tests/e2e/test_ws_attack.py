@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from devtools.seed import DEMO_USERS
 from models import TENANT_TABLES, Role
-from services.seed import DEMO_USERS
 from tests.e2e.ws import EventSocket, all_handlers, login_cookie, without_router
 
 pytestmark = pytest.mark.e2e

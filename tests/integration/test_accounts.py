@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, func, select
 
+from devtools.seed import DEMO_USERS
 from models import AuditLog, Company, Plan, Role, Trial, TrialStatus, User, UserSession
-from services import accounts, auth, throttle
-from services.actor import Actor
-from services.errors import Conflict, PermissionDenied, RateLimited, ServiceUnavailable, ValidationFailed
-from services.passwords import verify_password
-from services.seed import DEMO_USERS
+from services.core import throttle
+from services.core.actor import Actor
+from services.core.errors import Conflict, PermissionDenied, RateLimited, ServiceUnavailable, ValidationFailed
+from services.core.passwords import verify_password
+from services.identity import accounts, auth
 from tests.conftest import clock_at
 from tests.factories import make_plan
 

@@ -24,12 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models import AuditLog, Company, Role, TaskStatus, User
-from services import audit
-from services.actor import Actor
-from services.audit import AuditAction, AuditFilter, AuditTarget
-from services.auth import actor_for
-from services.db import apply_scope, system_scope
-from services.errors import PermissionDenied, ValidationFailed
+from services.audit import records as audit
+from services.audit.records import AuditAction, AuditFilter, AuditTarget
+from services.core.actor import Actor
+from services.core.db import apply_scope, system_scope
+from services.core.errors import PermissionDenied, ValidationFailed
+from services.identity.auth import actor_for
 from tests.conftest import rolled_back_session
 from tests.factories import make_admin, make_audit, make_company, make_user
 

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
+from devtools.seed import DEMO_USERS
 from models import AuditLog, Company, CompanyStatus, Role, User, UserSession
-from services import auth, clock, passwords, throttle
-from services.actor import Actor
-from services.errors import AuthenticationFailed, NotFound, PermissionDenied, RateLimited, ValidationFailed
-from services.seed import DEMO_USERS
+from services.core import clock, passwords, throttle
+from services.core.actor import Actor
+from services.core.errors import AuthenticationFailed, NotFound, PermissionDenied, RateLimited, ValidationFailed
+from services.identity import auth
 from tests.conftest import clock_at
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_throttle")]

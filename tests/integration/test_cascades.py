@@ -43,7 +43,7 @@ from models import (
     User,
     UserSession,
 )
-from services.settings import PROJECT_ROOT
+from services.core.settings import PROJECT_ROOT
 from tests.conftest import rolled_back_session
 from tests.factories import (
     add_member,

@@ -14,11 +14,14 @@ import pytest
 from sqlmodel import Session, select
 
 from models import AuditLog, Company, CompanyStatus, Invitation, Role, SubscriptionStatus, TrialStatus
-from services import auth, clock, companies, invitations
-from services.actor import Actor
-from services.auth import actor_for
-from services.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationFailed
-from services.passwords import hash_password
+from services.core import clock
+from services.core.actor import Actor
+from services.core.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationFailed
+from services.core.passwords import hash_password
+from services.identity import auth
+from services.identity.auth import actor_for
+from services.people import invitations
+from services.tenants import companies
 from tests.factories import (
     make_admin,
     make_audit,

@@ -22,12 +22,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from models import AuditLog, Company, CompanyStatus, Invitation, ProjectMember, ProjectStatus, Role, User
-from services import auth, clock, companies, invitations, mailer, team
-from services.actor import Actor
-from services.db import system_scope, tenant_scope
-from services.errors import Conflict, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
-from services.redis_client import get_redis
-from services.settings import get_settings
+from services import billing
+from services.core import clock, mailer
+from services.core.actor import Actor
+from services.core.db import system_scope, tenant_scope
+from services.core.errors import Conflict, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
+from services.core.redis_client import get_redis
+from services.core.settings import get_settings
+from services.identity import auth
+from services.people import invitations, team
+from services.tenants import companies
 from tests.conftest import RLS_BYPASS_SQL
 from tests.factories import make_admin, make_company, make_invitation, make_project, make_user
 from tests.smtp_server import SmtpSink, use_settings
@@ -357,10 +361,10 @@ def test_only_managers_invite_resend_and_revoke(world: World, mail: SmtpSink, wh
 
 
 def test_check_seat_limit_only_counts_active_users(world: World) -> None:
-    assert invitations.check_seat_limit(world.db, world.acme.id) == 3
+    assert billing.check_seat_limit(world.db, world.acme.id) == 3
     make_user(world.db, world.acme, Role.WORKER, is_active=False)
-    assert invitations.check_seat_limit(world.db, world.acme.id) == 3
-    assert invitations.check_seat_limit(world.db, world.globex.id) == 1
+    assert billing.check_seat_limit(world.db, world.acme.id) == 3
+    assert billing.check_seat_limit(world.db, world.globex.id) == 1
 
 
 # ---- mail: failure, login, outbox -----------------------------------------------------------------
@@ -372,7 +376,7 @@ def test_mail_failure_leaves_no_invitation_and_keeps_the_old_link(world: World, 
     invitation_id = db.exec(select(Invitation.id).where(Invitation.email == email)).one()
     db.commit()  # the test's data is now "committed" (released savepoint); what follows can roll back
 
-    from services.devstack import free_port
+    from devtools.devstack import free_port
 
     with use_settings(SMTP_PORT=str(free_port())):  # nobody listens there
         with pytest.raises(ServiceUnavailable) as failure:

@@ -21,8 +21,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from models import metadata
-from services.schema import ALEMBIC_INI, check_models_match, downgrade_base, upgrade_head
-from services.settings import PROJECT_ROOT
+from services.core.schema import ALEMBIC_INI, check_models_match, downgrade_base, upgrade_head
+from services.core.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -102,7 +102,7 @@ def test_two_upgrades_at_once_both_succeed(empty_database: str) -> None:
 
     Separate processes, as in real life (Alembic's `context` is process-global, not thread-safe).
     """
-    code = "import sys; from services.schema import upgrade_head; upgrade_head(sys.argv[1])"
+    code = "import sys; from services.core.schema import upgrade_head; upgrade_head(sys.argv[1])"
     runs = [
         subprocess.Popen(
             [sys.executable, "-c", code, empty_database], cwd=PROJECT_ROOT, stderr=subprocess.PIPE, text=True

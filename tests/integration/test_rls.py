@@ -21,10 +21,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from models import TENANT_TABLES, Company, Role, User, metadata
-from services.actor import Actor
-from services.auth import actor_for
-from services.db import apply_scope, current_scope, get_engine, session_scope, system_scope, tenant_scope
-from services.schema import alembic_config, upgrade_head
+from services.core.actor import Actor
+from services.core.db import apply_scope, current_scope, get_engine, session_scope, system_scope, tenant_scope
+from services.core.schema import alembic_config, upgrade_head
+from services.identity.auth import actor_for
 from tests.conftest import create_database, drop_database
 from tests.factories import (
     add_member,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, func, select
 
+from devtools.seed import DEMO_USERS, load_demo_data
 from models import Company, Plan, Role, Task, TaskStatus, User
-from services import auth
-from services.companies import list_companies
-from services.errors import PermissionDenied
-from services.projects import list_projects
-from services.seed import DEMO_USERS, load_demo_data
+from services.core.errors import PermissionDenied
+from services.identity import auth
+from services.tenants.companies import list_companies
+from services.work.projects import list_projects
 
 pytestmark = pytest.mark.integration
 
@@ -64,8 +64,8 @@ def test_admin_lists_companies_and_others_are_refused(db: Session) -> None:
 
 
 def test_counts_match_the_lists_and_are_scoped_the_same_way(db: Session) -> None:
-    from services.companies import count_companies
-    from services.projects import count_projects
+    from services.tenants.companies import count_companies
+    from services.work.projects import count_projects
 
     load_demo_data(db)
     for role in (Role.MANAGER, Role.WORKER, Role.CLIENT):

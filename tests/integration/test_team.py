@@ -15,11 +15,13 @@ import pytest
 from sqlmodel import Session, select
 
 from models import AuditLog, Company, ProjectMember, Role, User
-from services import auth, clock, team
-from services.actor import Actor
-from services.auth import actor_for
-from services.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
-from services.passwords import hash_password
+from services.core import clock
+from services.core.actor import Actor
+from services.core.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
+from services.core.passwords import hash_password
+from services.identity import auth
+from services.identity.auth import actor_for
+from services.people import team
 from tests.factories import add_member, make_admin, make_company, make_invitation, make_project, make_user
 
 pytestmark = pytest.mark.integration

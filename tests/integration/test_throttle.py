@@ -1,4 +1,4 @@
-"""Login throttling on the real Redis, with the clock moved by monkeypatching services.clock.now."""
+"""Login throttling on the real Redis, with the clock moved by monkeypatching services.core.clock.now."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from services import redis_client, throttle
-from services.errors import RateLimited, ServiceUnavailable
-from services.settings import get_settings
+from services.core import redis_client, throttle
+from services.core.errors import RateLimited, ServiceUnavailable
+from services.core.settings import get_settings
 from tests.conftest import clock_at
 
 if TYPE_CHECKING:

@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from devtools.seed import DEMO_USERS, load_demo_data
 from models import Trial, TrialStatus, UserSession
-from services import auth, clock
-from services.seed import DEMO_USERS, load_demo_data
-from services.worker import SESSION_RETENTION, expire_trials, purge_sessions
+from services.billing.jobs import expire_trials
+from services.core import clock
+from services.identity import auth
+from services.identity.jobs import SESSION_RETENTION, purge_sessions
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """Every action of the policy table x every role x (own company, other company) x (member of the
 project, not a member), called through the service layer. The expected outcome is computed from
-services.policy.RULES, so a new action without a case here fails `test_every_action_has_a_case`.
+services.core.policy.RULES, so a new action without a case here fails `test_every_action_has_a_case`.
 
 "Allowed" means the action took effect on (or revealed) the target; a refusal (PermissionDenied)
 and "not yours" (NotFound) both count as denied.
@@ -15,12 +15,16 @@ import pytest
 from sqlmodel import Session, select
 
 from models import Invitation, Role, User, UserSession
-from services import accounts, auth, companies, invitations, mailer, projects, team
-from services import audit as audit_service
-from services.actor import Actor
-from services.errors import NotFound, PermissionDenied
-from services.policy import RULES, Action, Scope, authorize
-from services.settings import get_settings
+from services.audit import records as audit_service
+from services.core import mailer
+from services.core.actor import Actor
+from services.core.errors import NotFound, PermissionDenied
+from services.core.policy import RULES, Action, Scope, authorize
+from services.core.settings import get_settings
+from services.identity import accounts, auth
+from services.people import invitations, team
+from services.tenants import companies
+from services.work import projects
 from tests.security.world import PASSWORD, Side, World, build_world, make_session
 
 pytestmark = pytest.mark.integration
@@ -204,7 +208,7 @@ def outbox_mail(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_service_layer_matches_policy(
     db: Session, outbox_mail: None, action: Action, role: Role, own: bool, member: bool
 ) -> None:
-    from services import throttle
+    from services.core import throttle
 
     throttle.clear_all()
     world = build_world(db)

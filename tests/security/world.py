@@ -11,9 +11,10 @@ from functools import lru_cache
 from sqlmodel import Session
 
 from models import Company, Invitation, Project, Role, User, UserSession
-from services import audit, auth
-from services.actor import Actor
-from services.passwords import hash_password
+from services.audit import records as audit
+from services.core.actor import Actor
+from services.core.passwords import hash_password
+from services.identity import auth
 from tests.factories import add_member, make_admin, make_company, make_invitation, make_project, make_session, make_user
 
 PASSWORD = "matrix-correct-horse-42"

@@ -14,7 +14,7 @@ from enum import Enum
 import pytest
 
 from models import Company, Role, Task, TaskPriority, TaskStatus
-from services.audit import (
+from services.audit.records import (
     COLUMN_SIZES,
     MAX_CHANGE_TEXT,
     AuditAction,

@@ -15,8 +15,9 @@ import reflex as rx
 from reflex_base.event import EventHandler
 
 import dashboard.dashboard  # noqa: F401  (registers every page and state)
-from dashboard.state.base import PAGE_ROUTES, PUBLIC_ATTR, REQUIRES_ATTR, AuthState
-from services.policy import Action, Page
+from dashboard.registry import PAGES
+from dashboard.state.base import PUBLIC_ATTR, REQUIRES_ATTR, AuthState
+from services.core.policy import Action
 
 # (owner class, handler) -> why a browser may call it.
 REFLEX_BUILTINS = {
@@ -141,4 +142,6 @@ def test_only_the_language_is_client_storage() -> None:
 
 
 def test_every_page_has_a_route() -> None:
-    assert set(PAGE_ROUTES) == {p.value for p in Page}
+    routes = [p.route for p in PAGES]
+    assert len(set(routes)) == len(routes) == len({p.name for p in PAGES})
+    assert all(p.action is not None for p in PAGES if p.in_nav), "a sidebar page must name its action"

@@ -17,7 +17,7 @@ def test_every_entry_has_every_language() -> None:
 
 def test_every_service_error_key_is_translated() -> None:
     used = set()
-    for path in (ROOT / "services").glob("*.py"):
+    for path in (ROOT / "services").rglob("*.py"):
         used |= set(re.findall(r"\"(error\.[a-z_]+)\"", path.read_text(encoding="utf-8")))
     assert used, "no error keys found in services/"
     assert sorted(used - set(TRANSLATIONS)) == []

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from services import accounts, throttle
-from services.errors import ValidationFailed
-from services.passwords import MIN_PASSWORD_LENGTH
+from services.core import throttle
+from services.core.errors import ValidationFailed
+from services.core.passwords import MIN_PASSWORD_LENGTH
+from services.identity import accounts
 
 GOOD = "violet-harbour-engine-42"
 

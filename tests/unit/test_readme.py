@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.settings import PROJECT_ROOT, Settings
+from services.core.settings import PROJECT_ROOT, Settings
 
 README = (PROJECT_ROOT / "README.md").read_text()
 

@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from services.settings import PROJECT_ROOT, Settings, normalize_db_url
+from services.core.settings import PROJECT_ROOT, Settings, normalize_db_url
 
 SettingsFactory = Callable[..., Settings]
 

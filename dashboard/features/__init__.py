@@ -1,0 +1,1 @@
+"""One folder per feature: its page (page.py) and its state (state.py)."""

@@ -1,0 +1,154 @@
+"""Who may do what: one role x action table, the single source for every check and for docs/roles.md.
+
+A rule gives the scope an allowed role acts in:
+- ALL: any company (the operator; every such action is audited),
+- COMPANY: only the actor's own company,
+- PROJECTS: only projects of the actor's company that the actor is a member of,
+- SELF: only the actor's own account.
+Services ask `authorize(actor, action)` and then filter by the returned scope; each page of the UI
+names the action it needs (dashboard/registry.py), so navigation and access can never disagree.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from models import Role
+from services.core.actor import Actor
+from services.core.errors import PermissionDenied
+
+
+class Scope(StrEnum):
+    ALL = "all companies"
+    COMPANY = "own company"
+    PROJECTS = "own projects"
+    SELF = "own account"
+
+
+class Action(StrEnum):
+    HOME_VIEW = "home.view"
+    # own account
+    SESSION_LIST = "session.list"  # see own sessions
+    SESSION_REVOKE = "session.revoke"  # revoke one own session, or all ("log out everywhere")
+    PASSWORD_CHANGE = "password.change"  # noqa: S105 - an action name, not a password
+    # projects
+    PROJECT_LIST = "project.list"
+    PROJECT_MEMBERS_EDIT = "project.members_edit"  # who (workers, clients) is on which project
+    # the company's people
+    TEAM_VIEW = "team.view"  # members with role and status, pending invitations
+    MEMBER_INVITE = "member.invite"
+    MEMBER_CHANGE_ROLE = "member.change_role"
+    MEMBER_SET_ACTIVE = "member.set_active"  # deactivate / reactivate
+    INVITE_RESEND = "invite.resend"
+    INVITE_REVOKE = "invite.revoke"
+    # audit log
+    AUDIT_VIEW = "audit.view"
+    AUDIT_EXPORT = "audit.export"
+    # the operator's console
+    COMPANY_LIST = "company.list"
+    COMPANY_VIEW = "company.view"
+    COMPANY_SET_ACTIVE = "company.set_active"  # deactivate / reactivate a company
+    OUTBOX_VIEW = "outbox.view"  # dev mail outbox (local only)
+
+
+A, M, W, C = Role.ADMIN, Role.MANAGER, Role.WORKER, Role.CLIENT
+
+EVERYONE_SELF = {A: Scope.SELF, M: Scope.SELF, W: Scope.SELF, C: Scope.SELF}
+MANAGER_COMPANY = {M: Scope.COMPANY}
+OPERATOR = {A: Scope.ALL}
+
+RULES: dict[Action, dict[Role, Scope]] = {
+    Action.HOME_VIEW: EVERYONE_SELF,
+    Action.SESSION_LIST: EVERYONE_SELF,
+    Action.SESSION_REVOKE: EVERYONE_SELF,
+    Action.PASSWORD_CHANGE: EVERYONE_SELF,
+    Action.PROJECT_LIST: {M: Scope.COMPANY, W: Scope.PROJECTS, C: Scope.PROJECTS},
+    Action.PROJECT_MEMBERS_EDIT: MANAGER_COMPANY,
+    Action.TEAM_VIEW: MANAGER_COMPANY,
+    Action.MEMBER_INVITE: MANAGER_COMPANY,
+    Action.MEMBER_CHANGE_ROLE: MANAGER_COMPANY,
+    Action.MEMBER_SET_ACTIVE: MANAGER_COMPANY,
+    Action.INVITE_RESEND: MANAGER_COMPANY,
+    Action.INVITE_REVOKE: MANAGER_COMPANY,
+    Action.AUDIT_VIEW: {A: Scope.ALL, M: Scope.COMPANY},
+    Action.AUDIT_EXPORT: {A: Scope.ALL, M: Scope.COMPANY},
+    Action.COMPANY_LIST: OPERATOR,
+    Action.COMPANY_VIEW: OPERATOR,
+    Action.COMPANY_SET_ACTIVE: OPERATOR,
+    Action.OUTBOX_VIEW: OPERATOR,
+}
+
+DESCRIPTIONS: dict[Action, str] = {
+    Action.HOME_VIEW: "Open the home page (own name, role and company)",
+    Action.SESSION_LIST: "See own sessions (device, IP, last seen)",
+    Action.SESSION_REVOKE: "Revoke one of own sessions, or log out of all sessions",
+    Action.PASSWORD_CHANGE: "Change own password (ends every other session)",
+    Action.PROJECT_LIST: "List projects with task counts",
+    Action.PROJECT_MEMBERS_EDIT: "Choose which workers and clients are on a project",
+    Action.TEAM_VIEW: "See members (role, status) and pending invitations",
+    Action.MEMBER_INVITE: "Invite someone by email as manager, worker or client",
+    Action.MEMBER_CHANGE_ROLE: "Change a member's role between manager, worker and client",
+    Action.MEMBER_SET_ACTIVE: "Deactivate or reactivate a member (ends their sessions)",
+    Action.INVITE_RESEND: "Resend a pending invitation (new link, new expiry)",
+    Action.INVITE_REVOKE: "Revoke a pending invitation",
+    Action.AUDIT_VIEW: "Read the audit log, filtered by user, action and date",
+    Action.AUDIT_EXPORT: "Export the audit log as CSV",
+    Action.COMPANY_LIST: "List companies with members, plan and status",
+    Action.COMPANY_VIEW: "Open a company's detail page",
+    Action.COMPANY_SET_ACTIVE: "Deactivate or reactivate a company (ends its users' sessions)",
+    Action.OUTBOX_VIEW: "Read the development mail outbox (local environment only)",
+}
+
+
+def scope_for(actor: Actor | None, action: Action) -> Scope | None:
+    if actor is None:
+        return None
+    return RULES[action].get(actor.role)
+
+
+def authorize(actor: Actor | None, action: Action) -> Scope:
+    """The scope the actor may act in, or PermissionDenied."""
+    scope = scope_for(actor, action)
+    if scope is None:
+        raise PermissionDenied()
+    return scope
+
+
+ROLE_SUMMARIES: dict[Role, str] = {
+    Role.ADMIN: "The SaaS operator. Sees and manages every company, the plan catalogue, subscriptions, "
+    "invoices and payments. Every cross-company action is audited.",
+    Role.MANAGER: "Runs one company: its projects, its members and their project membership, its billing page.",
+    Role.WORKER: "Works inside the projects they are a member of: tasks, comments, file uploads.",
+    Role.CLIENT: "The company's customer: a read-only portal over the projects they are a member of, plus "
+    "approving or rejecting work. Never sees internal comments, other clients, members' emails, billing, "
+    "or projects they are not on.",
+}
+
+
+def render_roles_markdown() -> str:
+    """The actions part of docs/roles.md, generated from RULES (`make docs`)."""
+    roles = list(Role)
+    lines = [
+        "# Roles and access",
+        "",
+        "<!-- Generated by `make docs` (scripts/docs.py) from services/core/policy.py and dashboard/registry.py. Do not edit. -->",
+        "",
+    ]
+    lines += [f"- **{role.value.title()}**: {ROLE_SUMMARIES[role]}" for role in roles]
+    lines += [
+        "",
+        "Scopes: **all companies** (operator), **own company**, **own projects** (projects of the own company "
+        "the user is a member of), **own account**. A dash means the action is refused. Another company's row "
+        "is answered exactly like a missing one.",
+        "",
+        "| Action | What it allows | " + " | ".join(role.value.title() for role in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for action in Action:
+        cells = [RULES[action].get(role) for role in roles]
+        lines.append(
+            f"| `{action.value}` | {DESCRIPTIONS[action]} | "
+            + " | ".join(scope.value if scope else "–" for scope in cells)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,167 @@
+"""All configuration in one place, read from the environment and the env file of the current ENV.
+
+Precedence: real environment variables > `.env.<ENV>` (or `.env` for local) > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote, unquote, urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+Environment = Literal["local", "test", "ci", "production"]
+
+# Values that ship in example files; production refuses to start with any of them.
+INSECURE_SECRETS = frozenset({"", "change-me", "changeme", "dev-secret-key-change-me", "secret"})
+# Development passwords of .env.example and docker-compose.yml's defaults; refused in production too.
+DEV_PASSWORDS = frozenset(
+    {"saaspass", "apppass", "redispass", "workdash-dev-secret", "minioadmin", "minioroot-dev-password", "password"}
+)
+
+
+def env_file_for(environment: str) -> Path:
+    return PROJECT_ROOT / (".env" if environment == "local" else f".env.{environment}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    env: Environment = "local"
+
+    # Database: DATABASE_URL wins; otherwise the atomic POSTGRES_* variables; otherwise
+    # (local/test only) an embedded PostgreSQL started by the project itself.
+    database_url: str | None = None
+    postgres_user: str | None = None
+    postgres_password: SecretStr | None = None
+    postgres_host: str | None = None
+    postgres_port: int = 5432
+    postgres_db: str | None = None
+    # The role the running app uses: it must not own the tables (row-level security).
+    # Empty means: same credentials as migrations.
+    app_database_url: str | None = None
+
+    redis_url: str | None = None
+
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "workdash"
+    s3_region: str = "us-east-1"
+    aws_access_key_id: str = "workdash-dev"
+    aws_secret_access_key: SecretStr = SecretStr("workdash-dev-secret")
+
+    secret_key: SecretStr = SecretStr("change-me")
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+
+    app_host: str = "127.0.0.1"
+    app_port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = "http://localhost:8000"
+    data_dir: Path = PROJECT_ROOT / ".data"
+    log_level: str = "INFO"
+
+    # Ports of the embedded servers of `make run`; chosen away from 5432/6379/8333/9000.
+    embedded_postgres_port: int = 54329
+    embedded_redis_port: int = 56379
+    embedded_s3_port: int = 18333
+
+    # Outgoing mail (invitations). "smtp" sends through the server below; "outbox" (the default
+    # in local) keeps messages in Redis for the operator's dev outbox page instead of sending them.
+    mail_backend: Literal["smtp", "outbox"] = "smtp"
+    mail_from: str = "Workdash <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""  # empty: no login
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+
+    @model_validator(mode="after")
+    def _default_mail_backend(self) -> Settings:
+        # Local development sends nothing unless MAIL_BACKEND=smtp is set explicitly.
+        if "mail_backend" not in self.model_fields_set and self.env == "local":
+            self.mail_backend = "outbox"
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        if self.secret_key.get_secret_value() in INSECURE_SECRETS or len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError(
+                "SECRET_KEY is missing, a default, or shorter than 32 characters; "
+                "set SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if not self.resolved_database_url:
+            raise ValueError(
+                "DATABASE_URL (or POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_HOST/POSTGRES_DB) must be set in production"
+            )
+        if not self.redis_url:
+            raise ValueError("REDIS_URL must be set in production")
+        if not self.s3_endpoint_url:
+            raise ValueError("S3_ENDPOINT_URL must be set in production")
+        if self.aws_secret_access_key.get_secret_value() in INSECURE_SECRETS | DEV_PASSWORDS:
+            raise ValueError("AWS_SECRET_ACCESS_KEY is missing or a default; set a real S3 secret key")
+        if self.mail_backend == "outbox":
+            raise ValueError("MAIL_BACKEND=outbox keeps mail unsent (development only); use smtp in production")
+        db_password_variable = "DATABASE_URL" if self.database_url else "POSTGRES_PASSWORD"
+        for variable, url in (
+            (db_password_variable, self.resolved_database_url),
+            ("APP_DATABASE_URL (APP_DB_PASSWORD in docker compose)", self.app_database_url),
+            ("REDIS_URL (REDIS_PASSWORD in docker compose)", self.redis_url),
+        ):
+            if _url_password(url) in INSECURE_SECRETS | DEV_PASSWORDS:
+                raise ValueError(f"{variable}: the password is a placeholder or a development default; set a real one")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str | None:
+        """URL of the owner role (migrations), or None when an embedded server must provide it."""
+        if self.database_url:
+            return normalize_db_url(self.database_url)
+        if self.postgres_host and self.postgres_user and self.postgres_db:
+            password = self.postgres_password.get_secret_value() if self.postgres_password else ""
+            auth = quote(self.postgres_user, safe="")
+            if password:
+                auth += ":" + quote(password, safe="")
+            return f"postgresql+psycopg://{auth}@{self.postgres_host}:{self.postgres_port}/{self.postgres_db}"
+        return None
+
+    @property
+    def uses_embedded_services(self) -> bool:
+        return self.env in ("local", "test") and not (
+            self.resolved_database_url and self.redis_url and self.s3_endpoint_url
+        )
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.env != "local" and self.public_url.startswith("https://")
+
+
+def _url_password(url: str | None) -> str | None:
+    """The password inside a URL (None when there is no URL or no password in it)."""
+    if not url:
+        return None
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # a malformed URL: the driver reports it with a better message
+        return None
+    return unquote(password) if password is not None else None
+
+
+def normalize_db_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and always use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    environment = os.environ.get("ENV", "local")
+    return Settings(_env_file=env_file_for(environment), _env_file_encoding="utf-8")

@@ -1,0 +1,429 @@
+"""Login, sessions and logout.
+
+The browser holds a random session token in an HttpOnly cookie; the database holds only its SHA-256.
+Every request resolves the Actor from it, checking idle and absolute expiry and revocation.
+
+Everything here runs in the caller's transaction and system scope (`services.core.db.system_scope()`);
+nothing commits, with one exception: a failed login commits its `login_failed` audit entry before
+raising, because the caller rolls its transaction back on the error and the entry must survive.
+
+Login is throttled per account and per IP (services.core.throttle): unknown email and wrong password
+cost the same (one argon2 verification each, against a dummy hash for unknown emails) and fail
+with the same message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from models import Company, CompanyStatus, User, UserSession
+from services import audit
+from services.audit import AuditAction, AuditTarget
+from services.core import clock, throttle
+from services.core.actor import Actor
+from services.core.db import system_scope
+from services.core.errors import AuthenticationFailed, NotFound, ValidationFailed
+from services.core.passwords import verify_password
+from services.core.policy import Action, authorize
+from services.core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "wd_session"
+MAX_EMAIL_LENGTH = 320
+MAX_PASSWORD_LENGTH = 1024  # argon2 happily hashes megabytes; refuse to
+MAX_TOKEN_LENGTH = 128
+MAX_IP_LENGTH = 64
+MAX_USER_AGENT_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One of the user's own active sessions, as "your sessions" shows it (no token, no hash)."""
+
+    id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    ip: str
+    user_agent: str
+    current: bool
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def session_max_age_seconds() -> int:
+    return get_settings().session_absolute_hours * 3600
+
+
+# ---- login ---------------------------------------------------------------------------------
+
+
+def login(session: Session, email: str, password: str, *, user_agent: str = "", ip: str = "") -> tuple[str, Actor]:
+    """Check the password and open a session: (raw token, Actor).
+
+    Unknown email, wrong password and inactive user all raise AuthenticationFailed("error.bad_credentials")
+    after the same work; RateLimited when the account or the IP must wait; ValidationFailed for empty input.
+    """
+    email = normalize_email(email or "")
+    if not email or not password:
+        raise ValidationFailed("error.login_required_fields")
+    ip, user_agent = _clip(ip, MAX_IP_LENGTH), _clip(user_agent, MAX_USER_AGENT_LENGTH)
+    attempted = email[:MAX_EMAIL_LENGTH]
+    claim = throttle.begin_login(attempted, ip)  # RateLimited: nothing verified, nothing counted
+    try:
+        user, company, reason = _check_credentials(session, email, password)
+    except BaseException:
+        throttle.refund_all(claim)  # a database error is not a wrong guess
+        raise
+    if reason:
+        _record_failed_login(session, attempted, user, reason, ip=ip, user_agent=user_agent)
+        if reason == "company_deactivated":
+            raise AuthenticationFailed("error.company_deactivated")
+        raise AuthenticationFailed()
+    if user is None:  # unreachable: no failure reason means the user was found and checked
+        raise AuthenticationFailed()
+    throttle.login_succeeded(claim, attempted, ip)
+    token = open_session(session, user, ip=ip, user_agent=user_agent, company=company)
+    return token, actor_for(user, company, ip=ip, user_agent=user_agent)
+
+
+def _check_credentials(session: Session, email: str, password: str) -> tuple[User | None, Company | None, str]:
+    """(user, company, failure reason or ""). Always one argon2 verification unless the input is oversized."""
+    if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        return None, None, "oversized_input"
+    user = session.exec(select(User).where(func.lower(User.email) == email)).first()
+    matches, new_hash = verify_password(password, user.password_hash if user else None)
+    if user is None:
+        return None, None, "unknown_email"
+    if not matches:
+        return user, None, "wrong_password"
+    if not user.is_active:
+        return user, None, "inactive_user"
+    company = session.get(Company, user.company_id) if user.company_id else None
+    if company is not None and company.status is not CompanyStatus.ACTIVE:
+        return user, company, "company_deactivated"
+    if new_hash:
+        user.password_hash = new_hash
+        session.add(user)
+    return user, company, ""
+
+
+def _record_failed_login(
+    session: Session, attempted_email: str, user: User | None, reason: str, *, ip: str, user_agent: str
+) -> None:
+    """Audit the failure and commit it: the caller's rollback on AuthenticationFailed must not erase it."""
+    audit.record(
+        session,
+        actor=None,
+        action=AuditAction.LOGIN_FAILED,
+        company_id=user.company_id if user else None,
+        target_type=AuditTarget.USER if user else "",
+        target_id=user.id if user else "",
+        changes={"reason": reason},
+        actor_email=attempted_email,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    session.commit()
+    log.info("login failed (%s)", reason)
+
+
+# ---- sessions ------------------------------------------------------------------------------
+
+
+def open_session(
+    session: Session,
+    user: User,
+    *,
+    ip: str,
+    user_agent: str,
+    method: str = "password",
+    company: Company | None = None,
+) -> str:
+    """Start a session for `user` (already authenticated by the caller) and audit the login.
+
+    Returns the raw token (for the cookie); only its hash is stored. Used by login, sign-up and
+    invitation acceptance (`method` says which, in the audit entry).
+    """
+    if not user.is_active:
+        raise AuthenticationFailed()
+    if company is None and user.company_id is not None:
+        company = session.get(Company, user.company_id)
+    if company is not None and company.status is not CompanyStatus.ACTIVE:
+        raise AuthenticationFailed("error.company_deactivated")
+    ip, user_agent = _clip(ip, MAX_IP_LENGTH), _clip(user_agent, MAX_USER_AGENT_LENGTH)
+    now = clock.now()
+    token = secrets.token_urlsafe(32)
+    row = UserSession(
+        user_id=user.id,
+        token_hash=hash_token(token),
+        user_agent=user_agent,
+        ip=ip,
+        created_at=now,
+        last_seen_at=now,
+        absolute_expires_at=now + timedelta(hours=get_settings().session_absolute_hours),
+    )
+    user.last_login_at = now
+    session.add(row)
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor_for(user, company, ip=ip, user_agent=user_agent),
+        action=AuditAction.LOGIN,
+        company_id=user.company_id,
+        target_type=AuditTarget.SESSION,
+        target_id=row.id,
+        changes={"method": method},
+    )
+    return token
+
+
+def resolve_session(session: Session, token: str | None, *, ip: str = "", user_agent: str = "") -> Actor | None:
+    """The Actor behind a session token (with this request's ip and user agent), or None when the
+    token is unknown, expired (idle or absolute), revoked, or its user or company is deactivated."""
+    found = _load_session(session, token)
+    if found is None:
+        return None
+    user_session, user, company = found
+    now = clock.now()
+    if not _is_active(user_session, now) or not user.is_active:
+        return None
+    if company is not None and company.status is not CompanyStatus.ACTIVE:
+        return None
+    # Write last_seen at most once a minute: a handler call should not always cost a write.
+    if now - user_session.last_seen_at >= timedelta(minutes=1):
+        user_session.last_seen_at = now
+        session.add(user_session)
+    return actor_for(user, company, ip=ip, user_agent=user_agent)
+
+
+def resolve_actor(token: str | None, *, ip: str = "", user_agent: str = "") -> Actor | None:
+    """The Actor behind a session token, in its own short transaction: the one way the websocket guard
+    and the HTTP routes turn a cookie into an Actor. Runs before any tenant is known: system scope."""
+    if not token:
+        return None
+    with system_scope() as session:
+        return resolve_session(session, token, ip=ip, user_agent=user_agent)
+
+
+def list_sessions(session: Session, actor: Actor, *, current_token: str | None = None) -> list[SessionInfo]:
+    """The actor's own active sessions, most recently used first; `current` marks the one of `current_token`."""
+    authorize(actor, Action.SESSION_LIST)
+    now = clock.now()
+    current_hash = hash_token(current_token) if current_token and len(current_token) <= MAX_TOKEN_LENGTH else None
+    rows = session.exec(
+        select(UserSession)
+        .where(
+            col(UserSession.user_id) == actor.user_id,
+            col(UserSession.revoked_at).is_(None),
+            col(UserSession.absolute_expires_at) > now,
+            col(UserSession.last_seen_at) > now - _idle_limit(),
+        )
+        .order_by(col(UserSession.last_seen_at).desc(), col(UserSession.created_at).desc())
+    ).all()
+    return [
+        SessionInfo(
+            id=row.id,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            ip=row.ip,
+            user_agent=row.user_agent,
+            current=current_hash is not None and secrets.compare_digest(row.token_hash, current_hash),
+        )
+        for row in rows
+    ]
+
+
+def revoke_session(session: Session, actor: Actor, session_id: uuid.UUID) -> None:
+    """End one of the actor's own sessions. Another user's, an ended or a missing one: NotFound."""
+    authorize(actor, Action.SESSION_REVOKE)
+    row = session.get(UserSession, session_id) if isinstance(session_id, uuid.UUID) else None
+    if row is None or row.user_id != actor.user_id or not _is_active(row, clock.now()):
+        raise NotFound()
+    row.revoked_at = clock.now()
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=AuditAction.SESSION_REVOKED,
+        company_id=actor.company_id,
+        target_type=AuditTarget.SESSION,
+        target_id=row.id,
+        changes={"reason": "revoked_by_user"},
+    )
+
+
+def logout(session: Session, token: str | None, *, ip: str = "", user_agent: str = "") -> None:
+    """End the session of `token`. Unknown, already ended or empty tokens are ignored."""
+    found = _load_session(session, token)
+    if found is None:
+        return
+    user_session, user, company = found
+    if user_session.revoked_at is not None:
+        return
+    user_session.revoked_at = clock.now()
+    session.add(user_session)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor_for(user, company, ip=ip, user_agent=user_agent),
+        action=AuditAction.LOGOUT,
+        company_id=user.company_id,
+        target_type=AuditTarget.SESSION,
+        target_id=user_session.id,
+    )
+
+
+def logout_all(session: Session, actor: Actor) -> int:
+    """End every session of the actor, this one included ("log out everywhere"). Returns how many."""
+    authorize(actor, Action.SESSION_REVOKE)
+    ended = _revoke(session, _unrevoked_sessions(session, user_id=actor.user_id))
+    audit.record(
+        session,
+        actor=actor,
+        action=AuditAction.LOGOUT_ALL,
+        company_id=actor.company_id,
+        target_type=AuditTarget.USER,
+        target_id=actor.user_id,
+        changes={"sessions": ended},
+    )
+    return ended
+
+
+def revoke_user_sessions(
+    session: Session,
+    user_id: uuid.UUID,
+    *,
+    reason: str,
+    actor: Actor | None = None,
+    keep_session_id: uuid.UUID | None = None,
+) -> int:
+    """End a user's sessions (deactivated, password or role changed), except `keep_session_id`.
+
+    For services that have already authorised the change. Audited (when any session ended) with the
+    reason and `actor` (None: the system). Returns how many sessions ended.
+    """
+    rows = [row for row in _unrevoked_sessions(session, user_id=user_id) if row.id != keep_session_id]
+    ended = _revoke(session, rows)
+    if ended:
+        user = session.get(User, user_id)
+        audit.record(
+            session,
+            actor=actor,
+            action=AuditAction.SESSION_REVOKED,
+            company_id=user.company_id if user else None,
+            target_type=AuditTarget.USER,
+            target_id=user_id,
+            changes={"reason": reason, "sessions": ended},
+        )
+    return ended
+
+
+def revoke_company_sessions(
+    session: Session, company_id: uuid.UUID, *, reason: str = "company_deactivated", actor: Actor | None = None
+) -> int:
+    """End every session of every user of a company (the company was deactivated). Returns how many."""
+    ended = _revoke(session, _unrevoked_sessions(session, company_id=company_id))
+    if ended:
+        audit.record(
+            session,
+            actor=actor,
+            action=AuditAction.SESSION_REVOKED,
+            company_id=company_id,
+            target_type=AuditTarget.COMPANY,
+            target_id=company_id,
+            changes={"reason": reason, "sessions": ended},
+        )
+    return ended
+
+
+def session_id_for_token(session: Session, token: str | None, user_id: uuid.UUID) -> uuid.UUID | None:
+    """The id of `token`'s session if it belongs to `user_id` (whatever its state), else None."""
+    found = _load_session(session, token)
+    if found is None or found[0].user_id != user_id:
+        return None
+    return found[0].id
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def _idle_limit() -> timedelta:
+    return timedelta(minutes=get_settings().session_idle_minutes)
+
+
+def _is_active(row: UserSession, now: datetime) -> bool:
+    return row.revoked_at is None and now < row.absolute_expires_at and now - row.last_seen_at < _idle_limit()
+
+
+def _load_session(session: Session, token: str | None) -> tuple[UserSession, User, Company | None] | None:
+    """The session row of `token` with its user and company, in one round trip (every handler call pays it)."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    row = session.exec(
+        select(UserSession, User, Company)
+        .join(User, col(User.id) == col(UserSession.user_id))
+        .outerjoin(Company, col(Company.id) == col(User.company_id))
+        .where(col(UserSession.token_hash) == hash_token(token))
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
+def _unrevoked_sessions(
+    session: Session, *, user_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None
+) -> list[UserSession]:
+    """Sessions not yet revoked nor past their absolute expiry. Idle ones are included on purpose:
+    they must stay dead even if the idle timeout is raised later."""
+    query = select(UserSession).where(
+        col(UserSession.revoked_at).is_(None), col(UserSession.absolute_expires_at) > clock.now()
+    )
+    if user_id is not None:
+        query = query.where(col(UserSession.user_id) == user_id)
+    if company_id is not None:
+        query = query.join(User, col(User.id) == col(UserSession.user_id)).where(col(User.company_id) == company_id)
+    return list(session.exec(query.with_for_update(of=UserSession)).all())
+
+
+def _revoke(session: Session, rows: list[UserSession]) -> int:
+    now = clock.now()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+    if rows:
+        session.flush()
+    return len(rows)
+
+
+def _clip(value: str | None, limit: int) -> str:
+    return (value or "")[:limit]
+
+
+def actor_for(user: User, company: Company | None = None, *, ip: str = "", user_agent: str = "") -> Actor:
+    """The Actor of `user` (company: the user's, for its name), with the request's ip and user agent
+    (cut to MAX_IP_LENGTH and MAX_USER_AGENT_LENGTH)."""
+    return Actor(
+        user_id=user.id,
+        company_id=user.company_id,
+        role=user.role,
+        full_name=user.full_name,
+        email=user.email,
+        company_name=company.name if company else "",
+        ip=_clip(ip, MAX_IP_LENGTH),
+        user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH),
+    )

@@ -1,0 +1,64 @@
+"""Projects as the actor may see them: managers all of their company's, workers and clients theirs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from models import Project, ProjectMember, ProjectStatus, Role, Task, TaskStatus
+from services.core.actor import Actor
+from services.core.errors import PermissionDenied
+from services.core.policy import Action, authorize
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    id: uuid.UUID
+    name: str
+    status: ProjectStatus
+    task_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_tasks(self) -> int:
+        return sum(self.task_counts.values())
+
+
+def visible_projects_query(actor: Actor) -> SelectOfScalar[Project]:
+    """The one scoping rule for projects; every project read goes through it."""
+    if actor.company_id is None:
+        raise PermissionDenied()
+    query = select(Project).where(Project.company_id == actor.company_id)
+    if actor.role is not Role.MANAGER:
+        query = query.where(
+            sa.exists().where(
+                col(ProjectMember.company_id) == actor.company_id,
+                col(ProjectMember.project_id) == Project.id,
+                col(ProjectMember.user_id) == actor.user_id,
+            )
+        )
+    return query
+
+
+def count_projects(session: Session, actor: Actor) -> int:
+    """How many projects the actor may see (the home page's number), without loading them."""
+    authorize(actor, Action.PROJECT_LIST)
+    return session.exec(select(sa.func.count()).select_from(visible_projects_query(actor).subquery())).one()
+
+
+def list_projects(session: Session, actor: Actor) -> list[ProjectSummary]:
+    authorize(actor, Action.PROJECT_LIST)
+    projects = session.exec(visible_projects_query(actor).order_by(Project.name)).all()
+    counts: dict[uuid.UUID, dict[str, int]] = {p.id: {s.value: 0 for s in TaskStatus} for p in projects}
+    if projects:
+        rows = session.exec(
+            select(Task.project_id, Task.status, sa.func.count())
+            .where(Task.company_id == actor.company_id, col(Task.project_id).in_(list(counts)))
+            .group_by(col(Task.project_id), col(Task.status))
+        ).all()
+        for project_id, status, count in rows:
+            counts[project_id][TaskStatus(status).value] = count
+    return [ProjectSummary(id=p.id, name=p.name, status=p.status, task_counts=counts[p.id]) for p in projects]
