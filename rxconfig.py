@@ -11,6 +11,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
+from dashboard.i18n.browser import TranslationTablePlugin
 from services.core.settings import get_settings
 
 _settings = get_settings()
@@ -22,7 +23,11 @@ config = rx.Config(
     # Reflex's state lives in Redis whenever a Redis URL is configured (always in production).
     redis_url=_settings.redis_url,
     backend_host=_settings.app_host,
-    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium"))],
+    # TranslationTablePlugin writes the one translation table every page imports (dashboard/i18n).
+    plugins=[
+        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium")),
+        TranslationTablePlugin(),
+    ],
     disable_plugins=[SitemapPlugin],
     # Automatic setters stay off (the default; passing the option only prints a deprecation).
 )
