@@ -4,7 +4,7 @@ The link carries a random token (`secrets.token_urlsafe(32)`); the database keep
 so a leaked database or backup cannot be turned into working links. A link works once, for
 `INVITE_TTL`, and dies when the invitation is revoked, resent (new token) or replaced by a newer
 invitation for the same email. Every invitation or project id is looked up inside the actor's
-company: another company's id is `NotFound`, exactly like a missing one.
+company (services.core.access): another company's id is `NotFound`, exactly like a missing one.
 
 Mail is sent after the rows are flushed, inside the caller's transaction (see services.core.mailer):
 when it cannot be sent the caller's transaction rolls back and nothing is half-created.
@@ -30,7 +30,7 @@ from models import Company, CompanyStatus, Invitation, Project, ProjectMember, R
 from services import audit, billing, identity
 from services.audit import AuditAction, AuditTarget
 from services.core import clock, mailer
-from services.core.access import access_all_by_id, access_by_id, company_id_of
+from services.core.access import access_all_by_id, access_by_id, company_id_of, in_scope
 from services.core.actor import Actor
 from services.core.errors import Conflict, NotFound, ValidationFailed
 from services.core.passwords import hash_password
@@ -121,7 +121,7 @@ def invite(
     replaced = session.exec(
         select(Invitation)
         .where(
-            Invitation.company_id == company.id,
+            in_scope(actor, action, Invitation),
             sa.func.lower(Invitation.email) == address,
             col(Invitation.accepted_at).is_(None),
             col(Invitation.revoked_at).is_(None),

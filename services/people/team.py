@@ -1,8 +1,8 @@
 """A manager's view of their company's people: members, pending invitations, roles, activation and
 who is on which project.
 
-Every user or project id is looked up inside the actor's company: another company's id is
-`NotFound`, exactly like a missing one. A company always keeps at least one active manager, and
+Every user or project id is looked up inside the actor's company (services.core.access): another
+company's id is `NotFound`, exactly like a missing one. A company always keeps at least one active manager, and
 nobody changes their own role or deactivates themselves (the lock-out would need the operator).
 """
 
