@@ -1,7 +1,14 @@
-"""Checks for handler arguments: they come from the browser and may be anything.
+"""Parsing of handler and route arguments: they come from the browser and may be anything.
 
-Each helper returns a clean value or raises ValidationFailed with a translation key, which the
-handler wrapper (dashboard/state/base.py) shows as a message: never a 500 or a stack trace.
+This is the one place input becomes typed values (UUID, Role, bool, date, …); services take those
+values and parse nothing. Each helper returns a clean value or raises a ServiceError with a
+translation key, which the handler wrapper (dashboard/state/base.py) shows as a message and the
+HTTP routes turn into a status: never a 500 or a stack trace.
+
+Ids: a malformed id is NotFound, the very error the services raise for a missing row or another
+company's (services.core.access), so no entry point tells the three apart. Handlers parse their
+ids after their other arguments, and services look rows up before they validate free text (names,
+emails): a malformed id then fails at the point where a well-formed one that names nothing would.
 """
 
 from __future__ import annotations
@@ -9,25 +16,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping
 from datetime import date
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from services.audit import AuditFilter
-from services.core.errors import ValidationFailed
+from services.core.errors import NotFound, ValidationFailed
 
 MAX_FORM_FIELDS = 1200  # a membership form has one checkbox per member
 MAX_FIELD_LENGTH = 2048
-INVALID_ID = "error.invalid_id"
+MAX_ID_LENGTH = 64
 FILTER_FIELDS = ("user_id", "action", "date_from", "date_to", "company_id")  # the audit filters, by name
+
+E = TypeVar("E", bound=Enum)
 
 
 def uuid_arg(value: Any) -> uuid.UUID:
-    """A UUID given as text (the only form ids take in the browser)."""
-    if not isinstance(value, str) or len(value) > 64:
-        raise ValidationFailed(INVALID_ID)
+    """A UUID given as text (the only form ids take in the browser); anything else names no row: NotFound."""
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+        raise NotFound()
     try:
         return uuid.UUID(value.strip())
     except ValueError as exc:
-        raise ValidationFailed(INVALID_ID) from exc
+        raise NotFound() from exc
 
 
 def text_arg(value: Any, max_length: int, *, strip: bool = True) -> str:
@@ -42,10 +52,12 @@ def bool_arg(value: Any) -> bool:
     return value
 
 
-def choice_arg(value: Any, choices: Collection[str]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValidationFailed("error.invalid_input")
-    return value
+def enum_arg(value: Any, choices: Collection[E]) -> E:
+    """One of `choices` (enum members), given by its value as text."""
+    for choice in choices:
+        if isinstance(value, str) and value == choice.value:
+            return choice
+    raise ValidationFailed("error.invalid_input")
 
 
 def date_arg(value: Any) -> date | None:

@@ -8,8 +8,8 @@ What is stored is made safe first: strings are cut to the column sizes, `changes
 (UUID, datetime, date, Decimal, Enum -> strings) and keys that look like secrets (password,
 password_hash, token, token_hash, secret, api_key, ...) are dropped at every nesting level.
 
-Reading: the manager sees only their own company's rows (an explicit filter on actor.company_id,
-whatever row-level security also does), the operator (admin) sees every row, optionally one company's.
+Reading: the manager sees only their own company's rows (an explicit filter, services.core.access's
+`in_scope`, whatever row-level security also does), the operator (admin) sees every row, optionally one company's.
 Everyone else gets PermissionDenied. Newest first (index ix_audit_logs_company_created).
 Date filters are calendar days in `AuditFilter.tz` (UTC unless given), both ends inclusive.
 
@@ -40,6 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col
 
 from models import AuditLog, Company, User
+from services.core.access import in_scope
 from services.core.actor import Actor
 from services.core.errors import PermissionDenied, ValidationFailed
 from services.core.policy import Action, Scope, authorize
@@ -267,9 +268,9 @@ def record(
     session: Session,
     *,
     actor: Actor | None,
-    action: str,
+    action: AuditAction,
     company_id: uuid.UUID | None,
-    target_type: str = "",
+    target_type: AuditTarget | None = None,
     target_id: object = "",
     changes: Mapping[str, Any] | None = None,
     actor_email: str | None = None,
@@ -358,12 +359,7 @@ def _scope_conditions(actor: Actor | None, action: Action) -> tuple[Scope, list[
     """Authorize, then the rows the actor may see at all (wall 1: explicit, on top of RLS)."""
     if actor is None:
         raise PermissionDenied()
-    scope = authorize(actor, action)
-    if scope is Scope.ALL:
-        return scope, []
-    if scope is Scope.COMPANY and actor.company_id is not None:
-        return scope, [col(AuditLog.company_id) == actor.company_id]
-    raise PermissionDenied()
+    return authorize(actor, action), [in_scope(actor, action, AuditLog)]
 
 
 def _conditions(actor: Actor | None, filters: AuditFilter, action: Action) -> list[ColumnElement[bool]]:
@@ -460,7 +456,9 @@ def actors(session: Session, actor: Actor | None) -> list[AuditActorOption]:
     """The users who appear in the visible log (for the "user" filter), sorted by name.
     A user's last logged email is used; the name only when the user is one of the viewer's company
     (or the viewer is the operator). Entries of deleted users cannot be filtered by user."""
-    scope, conditions = _scope_conditions(actor, Action.AUDIT_VIEW)
+    if actor is None:
+        raise PermissionDenied()
+    _, conditions = _scope_conditions(actor, Action.AUDIT_VIEW)
     latest = (
         sa.select(col(AuditLog.actor_user_id), col(AuditLog.actor_email))
         .where(col(AuditLog.actor_user_id).is_not(None), *conditions)
@@ -468,11 +466,8 @@ def actors(session: Session, actor: Actor | None) -> list[AuditActorOption]:
         .order_by(col(AuditLog.actor_user_id), col(AuditLog.created_at).desc(), col(AuditLog.id).desc())
         .subquery()
     )
-    join_on: list[ColumnElement[bool]] = [col(User.id) == latest.c.actor_user_id]
-    if scope is not Scope.ALL and actor is not None:
-        join_on.append(col(User.company_id) == actor.company_id)
     query = sa.select(latest.c.actor_user_id, latest.c.actor_email, col(User.full_name)).outerjoin(
-        User, sa.and_(*join_on)
+        User, sa.and_(col(User.id) == latest.c.actor_user_id, in_scope(actor, Action.AUDIT_VIEW, User))
     )
     options = [
         AuditActorOption(user_id=user_id, email=email, full_name=full_name or "")

@@ -25,6 +25,7 @@ from models import Company, CompanyStatus, Plan, Role, Trial, TrialStatus, User
 from services import audit
 from services.audit import AuditAction, AuditTarget
 from services.core import clock, throttle
+from services.core.access import access_by_id
 from services.core.actor import Actor
 from services.core.errors import Conflict, PermissionDenied, ServiceUnavailable, ValidationFailed
 from services.core.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
@@ -306,8 +307,8 @@ def change_password(
     differ from the current one. Audited as password_changed (without any password).
     """
     authorize(actor, Action.PASSWORD_CHANGE)
-    user = session.get(User, actor.user_id)
-    if user is None or not user.is_active:
+    user = access_by_id(session, actor, Action.PASSWORD_CHANGE, User, actor.user_id)
+    if not user.is_active:
         raise PermissionDenied()
     if not isinstance(current_password, str) or not current_password:
         raise ValidationFailed("error.current_password_required")

@@ -28,6 +28,7 @@ from models import Company, CompanyStatus, User, UserSession
 from services import audit
 from services.audit import AuditAction, AuditTarget
 from services.core import clock, throttle
+from services.core.access import access_by_id
 from services.core.actor import Actor
 from services.core.db import system_scope
 from services.core.errors import AuthenticationFailed, NotFound, ValidationFailed
@@ -131,7 +132,7 @@ def _record_failed_login(
         actor=None,
         action=AuditAction.LOGIN_FAILED,
         company_id=user.company_id if user else None,
-        target_type=AuditTarget.USER if user else "",
+        target_type=AuditTarget.USER if user else None,
         target_id=user.id if user else "",
         changes={"reason": reason},
         actor_email=attempted_email,
@@ -251,9 +252,8 @@ def list_sessions(session: Session, actor: Actor, *, current_token: str | None =
 
 def revoke_session(session: Session, actor: Actor, session_id: uuid.UUID) -> None:
     """End one of the actor's own sessions. Another user's, an ended or a missing one: NotFound."""
-    authorize(actor, Action.SESSION_REVOKE)
-    row = session.get(UserSession, session_id) if isinstance(session_id, uuid.UUID) else None
-    if row is None or row.user_id != actor.user_id or not _is_active(row, clock.now()):
+    row = access_by_id(session, actor, Action.SESSION_REVOKE, UserSession, session_id)
+    if not _is_active(row, clock.now()):
         raise NotFound()
     row.revoked_at = clock.now()
     session.add(row)

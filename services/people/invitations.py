@@ -4,7 +4,7 @@ The link carries a random token (`secrets.token_urlsafe(32)`); the database keep
 so a leaked database or backup cannot be turned into working links. A link works once, for
 `INVITE_TTL`, and dies when the invitation is revoked, resent (new token) or replaced by a newer
 invitation for the same email. Every invitation or project id is looked up inside the actor's
-company: another company's id is `NotFound`, exactly like a missing one.
+company (services.core.access): another company's id is `NotFound`, exactly like a missing one.
 
 Mail is sent after the rows are flushed, inside the caller's transaction (see services.core.mailer):
 when it cannot be sent the caller's transaction rolls back and nothing is half-created.
@@ -28,9 +28,9 @@ from sqlmodel import Session, col, select
 
 from models import Company, CompanyStatus, Invitation, Project, ProjectMember, Role, User
 from services import audit, billing, identity
-from services.audit import AuditAction
+from services.audit import AuditAction, AuditTarget
 from services.core import clock, mailer
-from services.core.access import parse_id
+from services.core.access import access_all_by_id, access_by_id, company_id_of, in_scope
 from services.core.actor import Actor
 from services.core.errors import Conflict, NotFound, ValidationFailed
 from services.core.passwords import hash_password
@@ -95,7 +95,7 @@ def invitation_info(invitation: Invitation, now: datetime | None = None) -> Invi
 
 
 def invite(
-    session: Session, actor: Actor, *, email: str, role: Role | str, project_ids: Iterable[uuid.UUID | str] = ()
+    session: Session, actor: Actor, *, email: str, role: Role, project_ids: Iterable[uuid.UUID] = ()
 ) -> InvitationInfo:
     """Invite `email` into the actor's company with `role` (and, for workers and clients, onto projects).
 
@@ -104,12 +104,13 @@ def invite(
     security) that is the actor's own company only, so an address registered with another company
     is not revealed here; `accept` (system scope) refuses it with the same error.
     """
-    authorize(actor, Action.MEMBER_INVITE)
-    company = _actor_company(session, actor)
+    action = Action.MEMBER_INVITE
+    authorize(actor, action)
+    company = _actor_company(session, actor, action)
+    projects = _company_project_ids(session, actor, action, project_ids)
     address = identity.normalize_signup_email(email)
-    invite_role = parse_invitable_role(role)
-    projects = _company_project_ids(session, company.id, project_ids)
-    if invite_role is Role.MANAGER:
+    require_invitable_role(role)
+    if role is Role.MANAGER:
         projects = []  # managers see every project of the company; memberships mean nothing to them
     # Serialize invitations of one address in one company (the "replace the pending one" rule).
     session.exec(select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(f"invite:{company.id}:{address}", 0))))
@@ -120,7 +121,7 @@ def invite(
     replaced = session.exec(
         select(Invitation)
         .where(
-            Invitation.company_id == company.id,
+            in_scope(actor, action, Invitation),
             sa.func.lower(Invitation.email) == address,
             col(Invitation.accepted_at).is_(None),
             col(Invitation.revoked_at).is_(None),
@@ -135,7 +136,7 @@ def invite(
     invitation = Invitation(
         company_id=company.id,
         email=address,
-        role=invite_role,
+        role=role,
         project_ids=projects,
         token_hash=identity.hash_token(token),
         invited_by_id=actor.user_id,
@@ -149,7 +150,7 @@ def invite(
         AuditAction.MEMBER_INVITED,
         changes={
             "email": address,
-            "role": invite_role.value,
+            "role": role.value,
             "project_ids": [str(p) for p in projects],
             "expires_at": invitation.expires_at.isoformat(),
             "replaced_invitation_ids": [str(old.id) for old in replaced],
@@ -159,11 +160,12 @@ def invite(
     return invitation_info(invitation, now)
 
 
-def resend(session: Session, actor: Actor, invitation_id: uuid.UUID | str) -> InvitationInfo:
+def resend(session: Session, actor: Actor, invitation_id: uuid.UUID) -> InvitationInfo:
     """A new link and a new expiry for an invitation that was not accepted or revoked; the old link dies."""
-    authorize(actor, Action.INVITE_RESEND)
-    company = _actor_company(session, actor)
-    invitation = _load_invitation(session, actor, invitation_id)
+    action = Action.INVITE_RESEND
+    authorize(actor, action)
+    invitation = access_by_id(session, actor, action, Invitation, invitation_id, for_update=True)
+    company = _actor_company(session, actor, action)
     if invitation.accepted_at is not None:
         raise Conflict("error.invite_already_accepted")
     if invitation.revoked_at is not None:
@@ -188,10 +190,11 @@ def resend(session: Session, actor: Actor, invitation_id: uuid.UUID | str) -> In
     return invitation_info(invitation, now)
 
 
-def revoke(session: Session, actor: Actor, invitation_id: uuid.UUID | str) -> InvitationInfo:
+def revoke(session: Session, actor: Actor, invitation_id: uuid.UUID) -> InvitationInfo:
     """Kill an invitation's link. Revoking a revoked one changes nothing; an accepted one is a Conflict."""
-    authorize(actor, Action.INVITE_REVOKE)
-    invitation = _load_invitation(session, actor, invitation_id)
+    action = Action.INVITE_REVOKE
+    authorize(actor, action)
+    invitation = access_by_id(session, actor, action, Invitation, invitation_id, for_update=True)
     if invitation.accepted_at is not None:
         raise Conflict("error.invite_already_accepted")
     now = clock.now()
@@ -272,8 +275,8 @@ def accept(
         actor=actor,
         action=AuditAction.INVITE_ACCEPTED,
         company_id=company.id,
-        target_type="invitation",
-        target_id=str(invitation.id),
+        target_type=AuditTarget.INVITATION,
+        target_id=invitation.id,
         changes={
             "user_id": str(user.id),
             "email": user.email,
@@ -286,25 +289,20 @@ def accept(
     return session_token, actor
 
 
-# ---- validation helpers (also used by services.people.team) ----------------------------------------------
+# ---- rules shared with services.people.team ---------------------------------------------------------
 
 
-def parse_invitable_role(role: Role | str) -> Role:
+def require_invitable_role(role: Role) -> None:
     """manager, worker or client; never admin (the operator is not a company role)."""
-    try:
-        parsed = Role(role)
-    except ValueError as exc:
-        raise ValidationFailed("error.invalid_role") from exc
-    if parsed not in INVITABLE_ROLES:
+    if role not in INVITABLE_ROLES:
         raise ValidationFailed("error.invalid_role")
-    return parsed
 
 
 # ---- internals ------------------------------------------------------------------------------------
 
 
 def _save_and_audit(
-    session: Session, actor: Actor, invitation: Invitation, action: str, *, changes: dict[str, Any]
+    session: Session, actor: Actor, invitation: Invitation, action: AuditAction, *, changes: dict[str, Any]
 ) -> None:
     """Flush the invitation and record `action` on it in the audit log."""
     session.add(invitation)
@@ -314,52 +312,28 @@ def _save_and_audit(
         actor=actor,
         action=action,
         company_id=invitation.company_id,
-        target_type="invitation",
-        target_id=str(invitation.id),
+        target_type=AuditTarget.INVITATION,
+        target_id=invitation.id,
         changes=changes,
     )
 
 
-def _actor_company(session: Session, actor: Actor) -> Company:
-    if actor.company_id is None:
-        raise NotFound()
-    company = session.get(Company, actor.company_id)
-    if company is None:
-        raise NotFound()
+def _actor_company(session: Session, actor: Actor, action: Action) -> Company:
+    """The actor's company, which must be active to invite anyone into it."""
+    company = access_by_id(session, actor, action, Company, company_id_of(actor))
     if company.status is not CompanyStatus.ACTIVE:
         raise Conflict("error.company_deactivated")
     return company
 
 
 def _company_project_ids(
-    session: Session, company_id: uuid.UUID, project_ids: Iterable[uuid.UUID | str]
+    session: Session, actor: Actor, action: Action, project_ids: Iterable[uuid.UUID]
 ) -> list[uuid.UUID]:
     """The given projects, each of which must belong to the company (another company's is NotFound)."""
-    wanted = list(dict.fromkeys(parse_id(p) for p in project_ids or ()))
+    wanted = list(dict.fromkeys(project_ids))
     if len(wanted) > MAX_PROJECTS_PER_INVITE:
         raise ValidationFailed("error.too_many_projects")
-    if not wanted:
-        return []
-    found = set(
-        session.exec(select(Project.id).where(Project.company_id == company_id, col(Project.id).in_(wanted))).all()
-    )
-    if len(found) != len(wanted):
-        raise NotFound()
-    return wanted
-
-
-def _load_invitation(session: Session, actor: Actor, invitation_id: uuid.UUID | str) -> Invitation:
-    """The actor's company's invitation, locked for the update that follows; anything else is NotFound."""
-    if actor.company_id is None:
-        raise NotFound()
-    invitation = session.exec(
-        select(Invitation)
-        .where(Invitation.id == parse_id(invitation_id), Invitation.company_id == actor.company_id)
-        .with_for_update()
-    ).first()
-    if invitation is None:
-        raise NotFound()
-    return invitation
+    return [project.id for project in access_all_by_id(session, actor, action, Project, wanted)]
 
 
 def _usable_invitation(session: Session, token: str | None, *, lock: bool) -> tuple[Invitation, Company]:

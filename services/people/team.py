@@ -1,8 +1,8 @@
 """A manager's view of their company's people: members, pending invitations, roles, activation and
 who is on which project.
 
-Every user or project id is looked up inside the actor's company: another company's id is
-`NotFound`, exactly like a missing one. A company always keeps at least one active manager, and
+Every user or project id is looked up inside the actor's company (services.core.access): another
+company's id is `NotFound`, exactly like a missing one. A company always keeps at least one active manager, and
 nobody changes their own role or deactivates themselves (the lock-out would need the operator).
 """
 
@@ -19,13 +19,13 @@ from sqlmodel import Session, col, select
 
 from models import Invitation, Project, ProjectMember, Role, User
 from services import audit, billing, identity
-from services.audit import AuditAction
+from services.audit import AuditAction, AuditTarget
 from services.core import clock
-from services.core.access import parse_id
+from services.core.access import access_all_by_id, access_by_id, company_id_of, in_scope
 from services.core.actor import Actor
-from services.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from services.core.errors import Conflict, PermissionDenied, ValidationFailed
 from services.core.policy import Action, authorize
-from services.people.invitations import InvitationInfo, invitation_info, parse_invitable_role
+from services.people.invitations import InvitationInfo, invitation_info, require_invitable_role
 
 PROJECT_MEMBER_ROLES = (Role.WORKER, Role.CLIENT)
 MAX_PROJECT_MEMBERS = 1000
@@ -55,14 +55,15 @@ class ProjectMembersChange:
 
 def list_members(session: Session, actor: Actor) -> list[MemberInfo]:
     """Everyone in the actor's company, active or not, by name."""
-    company_id = _company_of(actor, Action.TEAM_VIEW)
     users = session.exec(
-        select(User).where(User.company_id == company_id).order_by(sa.func.lower(User.full_name), col(User.email))
+        select(User)
+        .where(in_scope(actor, Action.TEAM_VIEW, User))
+        .order_by(sa.func.lower(User.full_name), col(User.email))
     ).all()
     memberships: dict[uuid.UUID, list[uuid.UUID]] = {}
     for user_id, project_id in session.exec(
         select(ProjectMember.user_id, ProjectMember.project_id)
-        .where(ProjectMember.company_id == company_id)
+        .where(in_scope(actor, Action.TEAM_VIEW, ProjectMember))
         .order_by(col(ProjectMember.created_at), col(ProjectMember.project_id))
     ).all():
         memberships.setdefault(user_id, []).append(project_id)
@@ -71,11 +72,10 @@ def list_members(session: Session, actor: Actor) -> list[MemberInfo]:
 
 def list_invitations(session: Session, actor: Actor) -> list[InvitationInfo]:
     """Invitations not yet accepted or revoked, newest first; `expired` ones can be resent."""
-    company_id = _company_of(actor, Action.TEAM_VIEW)
     rows = session.exec(
         select(Invitation)
         .where(
-            Invitation.company_id == company_id,
+            in_scope(actor, Action.TEAM_VIEW, Invitation),
             col(Invitation.accepted_at).is_(None),
             col(Invitation.revoked_at).is_(None),
         )
@@ -88,21 +88,21 @@ def list_invitations(session: Session, actor: Actor) -> list[InvitationInfo]:
 # ---- changing people ----------------------------------------------------------------------------
 
 
-def change_role(session: Session, actor: Actor, user_id: uuid.UUID | str, role: Role | str) -> MemberInfo:
+def change_role(session: Session, actor: Actor, user_id: uuid.UUID, role: Role) -> MemberInfo:
     """Make a member manager, worker or client. Their sessions end (their rights just changed)."""
-    company_id = _company_of(actor, Action.MEMBER_CHANGE_ROLE)
-    new_role = parse_invitable_role(role)
-    target_id = parse_id(user_id)
-    if target_id == actor.user_id:
+    action = Action.MEMBER_CHANGE_ROLE
+    authorize(actor, action)
+    require_invitable_role(role)
+    if user_id == actor.user_id:
         raise PermissionDenied("error.cannot_change_own_role")
-    managers = _lock_active_managers(session, company_id)
-    user = _load_member(session, company_id, target_id)
-    if user.role is new_role:
-        return _member_view(session, company_id, user)
+    managers = _lock_active_managers(session, actor, action)
+    user = access_by_id(session, actor, action, User, user_id, for_update=True)
+    if user.role is role:
+        return _member_view(session, user)
     if user.role is Role.MANAGER and user.is_active:
         _keep_an_active_manager(managers, leaving=user.id)
     before = audit.snapshot(user, ["role"])
-    user.role = new_role
+    user.role = role
     session.add(user)
     session.flush()
     revoked = identity.revoke_user_sessions(session, user.id, reason="role_changed", actor=actor)
@@ -110,34 +110,32 @@ def change_role(session: Session, actor: Actor, user_id: uuid.UUID | str, role: 
         session,
         actor=actor,
         action=AuditAction.MEMBER_ROLE_CHANGED,
-        company_id=company_id,
-        target_type="user",
-        target_id=str(user.id),
+        company_id=user.company_id,
+        target_type=AuditTarget.USER,
+        target_id=user.id,
         changes={
             "email": user.email,
             **audit.diff(before, audit.snapshot(user, ["role"])),
             "sessions_revoked": revoked,
         },
     )
-    return _member_view(session, company_id, user)
+    return _member_view(session, user)
 
 
-def set_active(session: Session, actor: Actor, user_id: uuid.UUID | str, active: bool) -> MemberInfo:
+def set_active(session: Session, actor: Actor, user_id: uuid.UUID, active: bool) -> MemberInfo:
     """Deactivate (sessions end, login refused) or reactivate a member."""
-    company_id = _company_of(actor, Action.MEMBER_SET_ACTIVE)
-    target_id = parse_id(user_id)
-    if not isinstance(active, bool):
-        raise ValidationFailed()
-    if target_id == actor.user_id and not active:
+    action = Action.MEMBER_SET_ACTIVE
+    authorize(actor, action)
+    if user_id == actor.user_id and not active:
         raise PermissionDenied("error.cannot_deactivate_self")
-    managers = _lock_active_managers(session, company_id)
-    user = _load_member(session, company_id, target_id)
+    managers = _lock_active_managers(session, actor, action)
+    user = access_by_id(session, actor, action, User, user_id, for_update=True)
     if user.is_active is active:
-        return _member_view(session, company_id, user)
+        return _member_view(session, user)
     if not active and user.role is Role.MANAGER:
         _keep_an_active_manager(managers, leaving=user.id)
     if active:
-        billing.check_seat_limit(session, company_id)
+        billing.check_seat_limit(session, company_id_of(actor))
     before = audit.snapshot(user, ["is_active"])
     user.is_active = active
     session.add(user)
@@ -149,49 +147,41 @@ def set_active(session: Session, actor: Actor, user_id: uuid.UUID | str, active:
         session,
         actor=actor,
         action=AuditAction.MEMBER_REACTIVATED if active else AuditAction.MEMBER_DEACTIVATED,
-        company_id=company_id,
-        target_type="user",
-        target_id=str(user.id),
+        company_id=user.company_id,
+        target_type=AuditTarget.USER,
+        target_id=user.id,
         changes=changes,
     )
-    return _member_view(session, company_id, user)
+    return _member_view(session, user)
 
 
 def set_project_members(
-    session: Session, actor: Actor, project_id: uuid.UUID | str, user_ids: Iterable[uuid.UUID | str]
+    session: Session, actor: Actor, project_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
 ) -> ProjectMembersChange:
     """Make exactly `user_ids` (workers and clients of the company) the project's members."""
-    company_id = _company_of(actor, Action.PROJECT_MEMBERS_EDIT)
-    pid = parse_id(project_id)
-    wanted = list(dict.fromkeys(parse_id(u) for u in user_ids or ()))
+    action = Action.PROJECT_MEMBERS_EDIT
+    authorize(actor, action)
+    wanted = list(dict.fromkeys(user_ids))
     if len(wanted) > MAX_PROJECT_MEMBERS:
         raise ValidationFailed("error.too_many_members")
     # Locking the project serializes two managers editing the same member list.
-    project = session.exec(
-        select(Project).where(Project.id == pid, Project.company_id == company_id).with_for_update()
-    ).first()
-    if project is None:
-        raise NotFound()
-    users = (
-        session.exec(select(User).where(User.company_id == company_id, col(User.id).in_(wanted))).all()
-        if wanted
-        else []
-    )
-    if len(users) != len(wanted):
-        raise NotFound()
+    project = access_by_id(session, actor, action, Project, project_id, for_update=True)
+    users = access_all_by_id(session, actor, action, User, wanted)
     if any(user.role not in PROJECT_MEMBER_ROLES for user in users):
         raise ValidationFailed("error.project_members_workers_clients_only")
 
-    current = set(_member_ids(session, company_id, project.id))
+    current = set(_member_ids(session, project))
     added = [u for u in wanted if u not in current]
     removed = sorted(current - set(wanted), key=str)
     now = clock.now()
     for user_id in added:
-        session.add(ProjectMember(project_id=project.id, user_id=user_id, company_id=company_id, created_at=now))
+        session.add(
+            ProjectMember(project_id=project.id, user_id=user_id, company_id=project.company_id, created_at=now)
+        )
     if removed:
         session.execute(
             sa.delete(ProjectMember).where(
-                col(ProjectMember.company_id) == company_id,
+                col(ProjectMember.company_id) == project.company_id,
                 col(ProjectMember.project_id) == project.id,
                 col(ProjectMember.user_id).in_(removed),
             )
@@ -202,14 +192,14 @@ def set_project_members(
             session,
             actor=actor,
             action=AuditAction.PROJECT_MEMBERS_CHANGED,
-            company_id=company_id,
-            target_type="project",
-            target_id=str(project.id),
+            company_id=project.company_id,
+            target_type=AuditTarget.PROJECT,
+            target_id=project.id,
             changes={"project": project.name, "added": added, "removed": removed},
         )
     return ProjectMembersChange(
         project_id=project.id,
-        member_ids=tuple(_member_ids(session, company_id, project.id)),
+        member_ids=tuple(_member_ids(session, project)),
         added=tuple(added),
         removed=tuple(removed),
     )
@@ -218,22 +208,7 @@ def set_project_members(
 # ---- internals ----------------------------------------------------------------------------------
 
 
-def _company_of(actor: Actor, action: Action) -> uuid.UUID:
-    authorize(actor, action)
-    if actor.company_id is None:  # the policy gives these actions to managers only; belt and braces
-        raise PermissionDenied()
-    return actor.company_id
-
-
-def _load_member(session: Session, company_id: uuid.UUID, user_id: uuid.UUID) -> User:
-    """A user of the company, locked for the change that follows; anyone else is NotFound."""
-    user = session.exec(select(User).where(User.id == user_id, User.company_id == company_id).with_for_update()).first()
-    if user is None:
-        raise NotFound()
-    return user
-
-
-def _lock_active_managers(session: Session, company_id: uuid.UUID) -> list[uuid.UUID]:
+def _lock_active_managers(session: Session, actor: Actor, action: Action) -> list[uuid.UUID]:
     """The company's active managers, their rows locked in id order *before* the target's row.
 
     Every role or activation change takes these locks first, so two managers demoting or
@@ -242,7 +217,7 @@ def _lock_active_managers(session: Session, company_id: uuid.UUID) -> list[uuid.
     return list(
         session.exec(
             select(User.id)
-            .where(User.company_id == company_id, User.role == Role.MANAGER, col(User.is_active).is_(True))
+            .where(in_scope(actor, action, User), User.role == Role.MANAGER, col(User.is_active).is_(True))
             .order_by(col(User.id))
             .with_for_update()
         ).all()
@@ -255,21 +230,21 @@ def _keep_an_active_manager(active_managers: list[uuid.UUID], *, leaving: uuid.U
         raise Conflict("error.last_manager")
 
 
-def _member_ids(session: Session, company_id: uuid.UUID, project_id: uuid.UUID) -> list[uuid.UUID]:
+def _member_ids(session: Session, project: Project) -> list[uuid.UUID]:
     return list(
         session.exec(
             select(ProjectMember.user_id)
-            .where(ProjectMember.company_id == company_id, ProjectMember.project_id == project_id)
+            .where(ProjectMember.company_id == project.company_id, ProjectMember.project_id == project.id)
             .order_by(col(ProjectMember.created_at), col(ProjectMember.user_id))
         ).all()
     )
 
 
-def _member_view(session: Session, company_id: uuid.UUID, user: User) -> MemberInfo:
+def _member_view(session: Session, user: User) -> MemberInfo:
     """One member with their projects (what the changes return; `list_members` groups them instead)."""
     project_ids = session.exec(
         select(ProjectMember.project_id)
-        .where(ProjectMember.company_id == company_id, ProjectMember.user_id == user.id)
+        .where(ProjectMember.company_id == user.company_id, ProjectMember.user_id == user.id)
         .order_by(col(ProjectMember.created_at), col(ProjectMember.project_id))
     ).all()
     return _member_info(user, list(project_ids))

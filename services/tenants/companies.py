@@ -1,7 +1,9 @@
 """The operator's view of its tenants: the company list, one company's detail, (de)activation.
 
 Admin only (policy: COMPANY_LIST / COMPANY_VIEW / COMPANY_SET_ACTIVE, scope ALL). Reading needs no
-audit entry; every write across companies is audited with the company's id.
+audit entry; every write across companies is audited with the company's id. A company id is
+looked up through services.core.access like any tenant row: the operator's scope reaches every
+company, and an id that names none is NotFound.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from models import (
     User,
 )
 from services import audit, identity
-from services.audit import AuditAction, AuditEntry, AuditFilter
+from services.audit import AuditAction, AuditEntry, AuditFilter, AuditTarget
 from services.core import clock
-from services.core.access import parse_id
+from services.core.access import access_by_id
 from services.core.actor import Actor
-from services.core.errors import NotFound, ValidationFailed
+from services.core.errors import ValidationFailed
 from services.core.policy import Action, authorize
 
 LIVE_SUBSCRIPTION = (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
@@ -130,23 +132,15 @@ def list_companies(session: Session, actor: Actor, search: str = "") -> list[Com
     ]
 
 
-def company_detail(session: Session, actor: Actor, company_id: uuid.UUID | str) -> CompanyDetail:
-    authorize(actor, Action.COMPANY_VIEW)
-    company = session.get(Company, parse_id(company_id))
-    if company is None:
-        raise NotFound()
+def company_detail(session: Session, actor: Actor, company_id: uuid.UUID) -> CompanyDetail:
+    company = access_by_id(session, actor, Action.COMPANY_VIEW, Company, company_id)
     return _detail(session, actor, company)
 
 
-def set_company_active(session: Session, actor: Actor, company_id: uuid.UUID | str, active: bool) -> CompanyDetail:
+def set_company_active(session: Session, actor: Actor, company_id: uuid.UUID, active: bool) -> CompanyDetail:
     """Deactivate (every session of its users ends; nobody of it can log in or accept an invite)
     or reactivate a company. Setting the status it already has changes nothing and logs nothing."""
-    authorize(actor, Action.COMPANY_SET_ACTIVE)
-    if not isinstance(active, bool):
-        raise ValidationFailed()
-    company = session.exec(select(Company).where(Company.id == parse_id(company_id)).with_for_update()).first()
-    if company is None:
-        raise NotFound()
+    company = access_by_id(session, actor, Action.COMPANY_SET_ACTIVE, Company, company_id, for_update=True)
     new_status = CompanyStatus.ACTIVE if active else CompanyStatus.DEACTIVATED
     if company.status is new_status:
         return _detail(session, actor, company)
@@ -163,8 +157,8 @@ def set_company_active(session: Session, actor: Actor, company_id: uuid.UUID | s
         actor=actor,
         action=AuditAction.COMPANY_REACTIVATED if active else AuditAction.COMPANY_DEACTIVATED,
         company_id=company.id,
-        target_type="company",
-        target_id=str(company.id),
+        target_type=AuditTarget.COMPANY,
+        target_id=company.id,
         changes=changes,
     )
     return _detail(session, actor, company)

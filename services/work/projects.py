@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from models import Project, ProjectMember, ProjectStatus, Role, Task, TaskStatus
+from models import Project, ProjectStatus, Task, TaskStatus
+from services.core.access import in_scope
 from services.core.actor import Actor
-from services.core.errors import PermissionDenied
 from services.core.policy import Action, authorize
 
 
@@ -28,19 +28,9 @@ class ProjectSummary:
 
 
 def visible_projects_query(actor: Actor) -> SelectOfScalar[Project]:
-    """The one scoping rule for projects; every project read goes through it."""
-    if actor.company_id is None:
-        raise PermissionDenied()
-    query = select(Project).where(Project.company_id == actor.company_id)
-    if actor.role is not Role.MANAGER:
-        query = query.where(
-            sa.exists().where(
-                col(ProjectMember.company_id) == actor.company_id,
-                col(ProjectMember.project_id) == Project.id,
-                col(ProjectMember.user_id) == actor.user_id,
-            )
-        )
-    return query
+    """The projects the actor may list (the policy's scope for PROJECT_LIST: a manager's whole
+    company, a worker's or client's own projects); every project read goes through it."""
+    return select(Project).where(in_scope(actor, Action.PROJECT_LIST, Project))
 
 
 def count_projects(session: Session, actor: Actor) -> int:
@@ -56,7 +46,7 @@ def list_projects(session: Session, actor: Actor) -> list[ProjectSummary]:
     if projects:
         rows = session.exec(
             select(Task.project_id, Task.status, sa.func.count())
-            .where(Task.company_id == actor.company_id, col(Task.project_id).in_(list(counts)))
+            .where(in_scope(actor, Action.PROJECT_LIST, Task), col(Task.project_id).in_(list(counts)))
             .group_by(col(Task.project_id), col(Task.status))
         ).all()
         for project_id, status, count in rows:

@@ -92,8 +92,9 @@ def test_client_socket_gets_no_team_or_audit_data(app_url: str) -> None:
 @pytest.mark.parametrize(
     ("payload", "error"),
     [
-        ({"user_id": "not-a-uuid", "role": "worker"}, "error.invalid_id"),
-        ({"user_id": ["a", "list"], "role": "worker"}, "error.invalid_id"),
+        # A malformed id names no row: the same answer as a well-formed id that names none (below).
+        ({"user_id": "not-a-uuid", "role": "worker"}, "error.not_found"),
+        ({"user_id": ["a", "list"], "role": "worker"}, "error.not_found"),
         ({"user_id": "00000000-0000-4000-8000-000000000000", "role": "admin"}, "error.invalid_input"),
         ({"user_id": "00000000-0000-4000-8000-000000000000", "role": "worker"}, "error.not_found"),
         ({"unexpected": 1}, "error.invalid_input"),

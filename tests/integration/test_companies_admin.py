@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from dashboard.state.args import uuid_arg
 from models import AuditLog, Company, CompanyStatus, Invitation, Role, SubscriptionStatus, TrialStatus
 from services.core import clock
 from services.core.actor import Actor
@@ -107,7 +108,7 @@ def test_company_detail(db: Session, admin: Actor) -> None:
         make_audit(db, company, manager, action=f"test.step{i}", created_at=base + timedelta(minutes=i))
     make_audit(db, other, None, action="test.other", created_at=clock.now())
 
-    detail = companies.company_detail(db, admin, str(company.id))
+    detail = companies.company_detail(db, admin, company.id)
     assert (detail.name, detail.status, detail.slug) == ("Detailed", CompanyStatus.ACTIVE, company.slug)
     assert detail.members_by_role == {"manager": 1, "worker": 2, "client": 1}
     assert detail.active_members == 3 and detail.project_count == 2
@@ -117,9 +118,9 @@ def test_company_detail(db: Session, admin: Actor) -> None:
     # Reading is not audited.
     assert len(db.exec(select(AuditLog).where(AuditLog.company_id == company.id)).all()) == 12
 
-    for missing in (uuid.uuid4(), "not-a-uuid"):
+    for missing in (str(uuid.uuid4()), "not-a-uuid"):  # as the browser sends them: parsed at the edge
         with pytest.raises(NotFound):
-            companies.company_detail(db, admin, missing)
+            companies.company_detail(db, admin, uuid_arg(missing))
 
 
 def test_only_the_operator_uses_the_console(db: Session) -> None:
@@ -176,7 +177,7 @@ def test_deactivation_ends_sessions_and_logins_and_reactivation_restores_them(db
     companies.set_company_active(db, admin, company.id, False)
     assert len(db.exec(select(AuditLog).where(AuditLog.action == "company_deactivated")).all()) == 1
 
-    detail = companies.set_company_active(db, admin, str(company.id), True)
+    detail = companies.set_company_active(db, admin, company.id, True)
     assert detail.status is CompanyStatus.ACTIVE
     assert all(auth.resolve_session(db, t) is None for t in tokens)  # ended sessions stay ended
     new_token, actor = auth.login(db, worker.email, PASSWORD, ip=LOGIN_IP)
@@ -187,6 +188,6 @@ def test_deactivation_ends_sessions_and_logins_and_reactivation_restores_them(db
 
 
 def test_set_company_active_unknown_id_is_not_found(db: Session, admin: Actor) -> None:
-    for missing in (uuid.uuid4(), "x"):
+    for missing in (str(uuid.uuid4()), "x"):  # as the browser sends them: parsed at the edge
         with pytest.raises(NotFound):
-            companies.set_company_active(db, admin, missing, False)
+            companies.set_company_active(db, admin, uuid_arg(missing), False)

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from dashboard.state.args import enum_arg, uuid_arg
 from models import AuditLog, Company, CompanyStatus, Invitation, ProjectMember, ProjectStatus, Role, User
 from services import billing
 from services.core import clock, mailer
@@ -30,7 +31,7 @@ from services.core.errors import Conflict, NotFound, PermissionDenied, ServiceUn
 from services.core.redis_client import get_redis
 from services.core.settings import get_settings
 from services.identity import auth
-from services.people import invitations, team
+from services.people import INVITABLE_ROLES, invitations, team
 from services.tenants import companies
 from tests.conftest import RLS_BYPASS_SQL
 from tests.factories import make_admin, make_company, make_invitation, make_project, make_user
@@ -113,7 +114,7 @@ def invite_and_token(world: World, mail: SmtpSink, email: str | None = None, **k
 def test_invite_mail_accept_and_log_in(world: World, mail: SmtpSink) -> None:
     db = world.db
     info = invitations.invite(
-        db, world.m, email="  New.Person@Example.COM ", role="worker", project_ids=[world.site.id, str(world.app.id)]
+        db, world.m, email="  New.Person@Example.COM ", role=Role.WORKER, project_ids=[world.site.id, world.app.id]
     )
     assert info.email == "new.person@example.com" and info.role is Role.WORKER and info.pending and not info.expired
     assert set(info.project_ids) == {world.site.id, world.app.id}
@@ -214,7 +215,7 @@ def test_resend_gives_a_new_link_and_expiry_and_kills_the_old(
 def test_revoke_kills_the_link(world: World, mail: SmtpSink) -> None:
     email, token = invite_and_token(world, mail)
     invitation = world.db.exec(select(Invitation).where(Invitation.email == email)).one()
-    info = invitations.revoke(world.db, world.m, str(invitation.id))
+    info = invitations.revoke(world.db, world.m, invitation.id)
     assert info.revoked_at is not None and not info.pending
     with pytest.raises(NotFound, match=r"^error\.invite_invalid$"):
         invitations.accept(world.db, token, full_name="Too late", password=PASSWORD)
@@ -286,9 +287,11 @@ def test_an_account_created_meanwhile_makes_accept_fail(world: World, mail: Smtp
         ("someone@example.com", ""),
     ],
 )
-def test_bad_email_or_role_is_refused(world: World, mail: SmtpSink, email: str, role: str) -> None:
+def test_bad_email_or_role_is_refused(world: World, mail: SmtpSink, email: str, role: Role | str) -> None:
+    # The browser's role text becomes a Role at the edge (or is refused there); the service judges the rest.
     with pytest.raises(ValidationFailed):
-        invitations.invite(world.db, world.m, email=email, role=role, project_ids=[])
+        typed = role if isinstance(role, Role) else enum_arg(role, INVITABLE_ROLES)
+        invitations.invite(world.db, world.m, email=email, role=typed, project_ids=[])
     assert mail.messages == []
     assert world.db.exec(select(Invitation).where(Invitation.company_id == world.acme.id)).first() is None
 
@@ -331,16 +334,18 @@ def test_a_deactivated_company_cannot_accept_invites(world: World, mail: SmtpSin
 
 def test_another_companys_ids_are_not_found(world: World, mail: SmtpSink) -> None:
     db = world.db
+    # Ids as the browser sends them: parsed at the edge (uuid_arg), then looked up by the service.
     for project_ids in ([world.g_project.id], [world.site.id, world.g_project.id], [uuid.uuid4()], ["not-a-uuid"]):
         with pytest.raises(NotFound) as failure:
-            invitations.invite(db, world.m, email="x@example.com", role=Role.WORKER, project_ids=project_ids)
+            typed = [uuid_arg(str(p)) for p in project_ids]
+            invitations.invite(db, world.m, email="x@example.com", role=Role.WORKER, project_ids=typed)
         assert failure.value.message == "error.not_found"
     g_invite = make_invitation(db, world.globex, invited_by=world.g_manager)
-    for invitation_id in (g_invite.id, str(g_invite.id), uuid.uuid4(), "garbage"):
+    for invitation_id in (str(g_invite.id), f" {g_invite.id} ", str(uuid.uuid4()), "garbage"):
         with pytest.raises(NotFound):
-            invitations.resend(db, world.m, invitation_id)
+            invitations.resend(db, world.m, uuid_arg(invitation_id))
         with pytest.raises(NotFound):
-            invitations.revoke(db, world.m, invitation_id)
+            invitations.revoke(db, world.m, uuid_arg(invitation_id))
     refreshed = db.get(Invitation, g_invite.id)
     assert refreshed is not None and refreshed.revoked_at is None
     assert mail.messages == []

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from dashboard.state.args import enum_arg, uuid_arg
 from models import AuditLog, Company, ProjectMember, Role, User
 from services.core import clock
 from services.core.actor import Actor
@@ -21,7 +22,7 @@ from services.core.errors import AuthenticationFailed, Conflict, NotFound, Permi
 from services.core.passwords import hash_password
 from services.identity import auth
 from services.identity.auth import actor_for
-from services.people import team
+from services.people import INVITABLE_ROLES, team
 from tests.factories import add_member, make_admin, make_company, make_invitation, make_project, make_user
 
 pytestmark = pytest.mark.integration
@@ -121,7 +122,7 @@ def test_only_managers_use_the_team_page(world: World, who: str) -> None:
 
 def test_change_role_ends_the_members_sessions_and_is_audited(world: World) -> None:
     token = logged_in(world, world.worker)
-    info = team.change_role(world.db, world.m, world.worker.id, "client")
+    info = team.change_role(world.db, world.m, world.worker.id, Role.CLIENT)
     assert info.role is Role.CLIENT
     assert auth.resolve_session(world.db, token) is None
     (entry,) = audit_rows(world.db, "member_role_changed", world.worker.id)
@@ -141,9 +142,11 @@ def test_same_role_changes_nothing(world: World) -> None:
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, "admin", "owner", ""])
-def test_admin_or_unknown_roles_are_refused(world: World, role: str) -> None:
+def test_admin_or_unknown_roles_are_refused(world: World, role: Role | str) -> None:
+    # The browser's text becomes a Role at the edge (or is refused there); the service refuses admin itself.
     with pytest.raises(ValidationFailed):
-        team.change_role(world.db, world.m, world.worker.id, role)
+        typed = role if isinstance(role, Role) else enum_arg(role, INVITABLE_ROLES)
+        team.change_role(world.db, world.m, world.worker.id, typed)
 
 
 def test_nobody_changes_their_own_role(world: World) -> None:
@@ -204,10 +207,10 @@ def test_deactivating_another_manager_is_fine_while_one_stays(world: World) -> N
 
 
 def test_set_project_members_adds_removes_and_audits(world: World) -> None:
-    change = team.set_project_members(world.db, world.m, world.site.id, [world.worker.id, str(world.worker.id)])
+    change = team.set_project_members(world.db, world.m, world.site.id, [world.worker.id, world.worker.id])
     assert change.added == () and change.removed == (world.client.id,) and change.member_ids == (world.worker.id,)
     other_worker = make_user(world.db, world.acme, Role.WORKER)
-    change = team.set_project_members(world.db, world.m, str(world.site.id), [world.client.id, other_worker.id])
+    change = team.set_project_members(world.db, world.m, world.site.id, [world.client.id, other_worker.id])
     assert set(change.added) == {world.client.id, other_worker.id} and change.removed == (world.worker.id,)
     members = world.db.exec(select(ProjectMember.user_id).where(ProjectMember.project_id == world.site.id)).all()
     assert set(members) == {world.client.id, other_worker.id}
@@ -231,19 +234,20 @@ def test_only_workers_and_clients_are_project_members(world: World) -> None:
 
 def test_another_companys_ids_are_not_found(world: World) -> None:
     db, m = world.db, world.m
+    # Ids as the browser sends them: parsed at the edge (uuid_arg), then looked up by the service.
     foreign_users = [world.g_worker.id, world.g_manager.id, world.admin.id, uuid.uuid4(), "not-a-uuid"]
-    for user_id in foreign_users:
+    for user_id in map(str, foreign_users):
         for call in (
-            lambda u=user_id: team.change_role(db, m, u, Role.CLIENT),
-            lambda u=user_id: team.set_active(db, m, u, False),
-            lambda u=user_id: team.set_project_members(db, m, world.site.id, [world.worker.id, u]),
+            lambda u=user_id: team.change_role(db, m, uuid_arg(u), Role.CLIENT),
+            lambda u=user_id: team.set_active(db, m, uuid_arg(u), False),
+            lambda u=user_id: team.set_project_members(db, m, world.site.id, [world.worker.id, uuid_arg(u)]),
         ):
             with pytest.raises(NotFound) as failure:
                 call()
             assert failure.value.message == "error.not_found"
-    for project_id in (world.g_project.id, uuid.uuid4(), "nope"):
+    for project_id in map(str, (world.g_project.id, uuid.uuid4(), "nope")):
         with pytest.raises(NotFound):
-            team.set_project_members(db, m, project_id, [world.worker.id])
+            team.set_project_members(db, m, uuid_arg(project_id), [world.worker.id])
     with pytest.raises(NotFound):  # a foreign project, even with a foreign member list
         team.set_project_members(db, m, world.g_project.id, [world.g_worker.id])
     g_worker = db.get(User, world.g_worker.id)

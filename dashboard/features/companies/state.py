@@ -9,7 +9,7 @@ from dashboard.state.base import AuthState, requires
 from dashboard.state.rows import AuditRow, audit_row, when
 from services.core.actor import Actor
 from services.core.db import tenant_scope
-from services.core.errors import NotFound, ValidationFailed
+from services.core.errors import NotFound
 from services.core.policy import Action
 from services.tenants import MAX_SEARCH_LENGTH, CompanyDetail, company_detail, list_companies, set_company_active
 
@@ -99,7 +99,7 @@ class CompanyDetailState(AuthState):
             company_id = uuid_arg(self._route_param(DETAIL_PARAM))
             with tenant_scope(actor) as session:
                 detail = company_detail(session, actor, company_id)
-        except (NotFound, ValidationFailed):
+        except NotFound:
             detail = None  # a malformed, missing or unreachable id: the same "not found" view
         self.loaded = True
         if detail is not None:
@@ -107,7 +107,8 @@ class CompanyDetailState(AuthState):
 
     @requires(Action.COMPANY_SET_ACTIVE)
     def set_active(self, actor: Actor, company_id: str, active: bool) -> None:
-        target, active = uuid_arg(company_id), bool_arg(active)
+        active = bool_arg(active)
+        target = uuid_arg(company_id)
         with tenant_scope(actor) as session:
             detail = set_company_active(session, actor, target, active)
         self._show(detail)

@@ -10,10 +10,9 @@ import dataclasses
 
 import reflex as rx
 
-from dashboard.state.args import bool_arg, choice_arg, form_arg, prefixed_ids, text_arg, uuid_arg
+from dashboard.state.args import bool_arg, enum_arg, form_arg, prefixed_ids, text_arg, uuid_arg
 from dashboard.state.base import AuthState, requires
 from dashboard.state.rows import when
-from models import Role
 from services import people
 from services.core.actor import Actor
 from services.core.db import tenant_scope
@@ -127,7 +126,8 @@ class TeamState(AuthState):
 
     @requires(Action.MEMBER_CHANGE_ROLE)
     def change_role(self, actor: Actor, user_id: str, role: str) -> None:
-        target, new_role = uuid_arg(user_id), Role(choice_arg(role, ROLE_CHOICES))
+        new_role = enum_arg(role, INVITABLE_ROLES)
+        target = uuid_arg(user_id)
         with tenant_scope(actor) as session:
             member = people.change_role(session, actor, target, new_role)
         self._replace_member(member)
@@ -135,7 +135,8 @@ class TeamState(AuthState):
 
     @requires(Action.MEMBER_SET_ACTIVE)
     def set_active(self, actor: Actor, user_id: str, active: bool) -> None:
-        target, active = uuid_arg(user_id), bool_arg(active)
+        active = bool_arg(active)
+        target = uuid_arg(user_id)
         with tenant_scope(actor) as session:
             member = people.set_active(session, actor, target, active)
         self._replace_member(member)
@@ -157,7 +158,7 @@ class TeamState(AuthState):
     def invite(self, actor: Actor, form_data: dict) -> None:
         fields = form_arg(form_data)
         email = text_arg(fields.get("email", ""), MAX_EMAIL_LENGTH)
-        role = choice_arg(fields.get("role", ""), ROLE_CHOICES)
+        role = enum_arg(fields.get("role", ""), INVITABLE_ROLES)
         projects = prefixed_ids(fields, PROJECT_BOX)
         with tenant_scope(actor) as session:
             info = people.invite(session, actor, email=email, role=role, project_ids=projects)
