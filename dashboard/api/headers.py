@@ -12,7 +12,8 @@ The Content-Security-Policy allows what the built pages need and nothing more:
 - connections: the app's own origin and the websocket of each allowed origin (Settings.allowed_origins);
 - no plugins, no <base>, forms post only to the app, and no site may frame it (clickjacking);
 - styles: the app's own files and inline styles (STYLES below says why).
-The hashes are read from the built pages (`.web/build/client`) on the first request, once per worker.
+The hashes are read from the built pages (`.web/build/client`) once, when a worker builds the app
+(`reflex run --env prod` builds the frontend before it starts the workers).
 """
 
 from __future__ import annotations
@@ -94,35 +95,27 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, *, settings: Settings, pages_dir: Path) -> None:
         self.app = app
-        self.settings = settings
-        self.pages_dir = pages_dir
-        self._headers: list[tuple[bytes, bytes]] | None = None
-
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        if self._headers is None:
-            values = {
-                "content-security-policy": content_security_policy(self.settings, self.pages_dir),
-                "referrer-policy": "no-referrer",  # invitation tokens travel in URLs
-                "x-content-type-options": "nosniff",
-            }
-            if self.settings.env == "production":
-                values["strict-transport-security"] = HSTS
-            if not self.pages_dir.is_dir():
-                log.warning("no built pages in %s: the policy allows no inline script", self.pages_dir)
-            self._headers = [(name.encode(), value.encode()) for name, value in values.items()]
-        return self._headers
+        if not pages_dir.is_dir():
+            log.warning("no built pages in %s: the policy allows no inline script", pages_dir)
+        values = {
+            "content-security-policy": content_security_policy(settings, pages_dir),
+            "referrer-policy": "no-referrer",  # invitation tokens travel in URLs
+            "x-content-type-options": "nosniff",
+        }
+        if settings.env == "production":
+            values["strict-transport-security"] = HSTS
+        self.headers = [(name.encode(), value.encode()) for name, value in values.items()]
+        self._names = {name for name, _ in self.headers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        ours = self.headers()
-        names = {name for name, _ in ours}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message = {**message, "headers": [*kept, *ours]}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in self._names]
+                message = {**message, "headers": [*kept, *self.headers]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
