@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from dashboard.registry import PAGES, PageSpec, available
 from devtools.seed import DEMO_USERS
@@ -54,8 +54,8 @@ class Watch:
         if role is not None:
             login_as(self.page, app_url, USERS[role].email, USERS[role].password)
 
-    def _console(self, message: object) -> None:
-        text = getattr(message, "text", "")
+    def _console(self, message: ConsoleMessage) -> None:
+        text = message.text
         if "Content Security Policy" in text or "Content-Security-Policy" in text:
             self.console.append(text)
 
