@@ -23,6 +23,9 @@ config = rx.Config(
     # Reflex's state lives in Redis whenever a Redis URL is configured (always in production).
     redis_url=_settings.redis_url,
     backend_host=_settings.app_host,
+    # The websocket handshake (/_event) and CORS answers accept only these Origins (Reflex's default
+    # is "*": any site could drive a victim's session). dashboard/api/origins.py checks the same list.
+    cors_allowed_origins=list(_settings.allowed_origins),
     # TranslationTablePlugin writes the one translation table every page imports (dashboard/i18n).
     plugins=[
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium")),
@@ -34,3 +37,8 @@ config = rx.Config(
 
 if config.state_auto_setters:  # e.g. REFLEX_STATE_AUTO_SETTERS=true: every var would become client-writable
     raise RuntimeError("state_auto_setters must stay off: it lets any browser write any state var")
+if list(config.cors_allowed_origins) != list(_settings.allowed_origins):  # e.g. REFLEX_CORS_ALLOWED_ORIGINS=*
+    raise RuntimeError(
+        "REFLEX_CORS_ALLOWED_ORIGINS must not be set: the allowed origins come from ALLOWED_ORIGINS "
+        "(the websocket and the HTTP routes must agree on them)"
+    )

@@ -3,16 +3,14 @@ on its backend (dashboard/api)."""
 
 from __future__ import annotations
 
-import reflex as rx
-
-from dashboard.api import api_app
+from dashboard.api import App, api_app
 from dashboard.i18n import text
 from dashboard.registry import PAGES, available
 
 TITLE = "WorkDash"
 
-# The Radix theme is configured in rxconfig.py (RadixThemesPlugin).
-app = rx.App(api_transformer=api_app())
+# The Radix theme is configured in rxconfig.py (RadixThemesPlugin); App adds the security headers.
+app = App(api_transformer=api_app())
 
 for page in PAGES:
     if available(page):

@@ -2,8 +2,8 @@
 
 A plain HTTP route, so it resolves the Actor itself from our session cookie (system scope: no
 tenant is known yet), then works in the actor's tenant scope. The answers reveal nothing: 403 for
-no session, another site or a role without Action.AUDIT_EXPORT (or another company's filter);
-404 for a malformed filter. The export's audit entry is committed before the first row is sent,
+no session, another origin (dashboard/api/origins.py) or a role without Action.AUDIT_EXPORT (or
+another company's filter); 404 for a malformed filter. The export's audit entry is committed before the first row is sent,
 so an abandoned download is still on record.
 """
 
@@ -19,6 +19,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from dashboard.api.auth import client_ip
+from dashboard.api.origins import origin_allowed
 from dashboard.state.args import FILTER_FIELDS, audit_filter_arg
 from dashboard.state.base import session_token_from_cookie_header
 from services import audit
@@ -79,7 +80,7 @@ def _start_export(request: Request) -> Response:
 
 
 async def export_route(request: Request) -> Response:
-    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+    if not origin_allowed(request.headers):
         return _forbidden()
     try:
         return await run_in_threadpool(_start_export, request)

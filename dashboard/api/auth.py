@@ -12,45 +12,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from dashboard.api.origins import origin_allowed
 from services import identity, people
 from services.core.actor import Actor
 from services.core.db import system_scope
 from services.core.errors import RateLimited, ServiceError
 from services.core.settings import get_settings
-from services.identity import SESSION_COOKIE, login, logout, session_max_age_seconds
+from services.identity import login, logout, session_cookie_name, session_max_age_seconds
 
 log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_FORM_FIELDS = 10
 MAX_ECHO_LENGTH = 320  # entered fields echoed back into the form after an error
-
-
-def same_origin(request: Request) -> bool:
-    """Refuse cross-site requests (CSRF, login CSRF).
-
-    Browsers send Origin on every cross-origin POST (and Sec-Fetch-Site everywhere), so a request
-    naming another site is refused. Requests with neither (curl, tests) carry no ambient browser
-    credentials of a victim and are allowed.
-    """
-    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
-        return False
-    source = request.headers.get("origin") or request.headers.get("referer")
-    if source is None:
-        return True
-    if source == "null":
-        return False
-    source_netloc = urlsplit(source).netloc.lower()
-    allowed = {request.headers.get("host", "").lower(), urlsplit(get_settings().public_url).netloc.lower()}
-    allowed.discard("")
-    return source_netloc in allowed
 
 
 def client_ip(request: Request) -> str:
@@ -85,7 +66,7 @@ def _signed_in(token: str) -> Response:
     settings = get_settings()
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(),
         token,
         max_age=session_max_age_seconds(),
         path="/",
@@ -112,7 +93,7 @@ async def _open_session(
         parsed = None
     fields = parsed or {}
     page = page_of(fields)
-    if not same_origin(request):
+    if not origin_allowed(request.headers):
         return _back(page, "error.cross_site")
     if parsed is None:
         return _back(page, "error.invalid_input")
@@ -186,9 +167,9 @@ async def accept_invite_route(request: Request) -> Response:
 
 async def logout_route(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    if not same_origin(request):
-        return response  # do not log anyone out from another site; do not revoke either
-    token = request.cookies.get(SESSION_COOKIE)
+    if not origin_allowed(request.headers):
+        return response  # do not log anyone out from another origin; do not revoke either
+    token = request.cookies.get(session_cookie_name())
     if token:
         ip, user_agent = client_ip(request), request.headers.get("user-agent", "")
 
@@ -201,7 +182,9 @@ async def logout_route(request: Request) -> Response:
         except Exception:
             log.exception("logout failed unexpectedly")
     settings = get_settings()
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
+    response.delete_cookie(
+        session_cookie_name(), path="/", secure=settings.secure_cookies, httponly=True, samesite="lax"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -32,7 +32,7 @@ import reflex as rx
 from services.core.actor import Actor
 from services.core.errors import RateLimited, ServiceError
 from services.core.policy import Action, scope_for
-from services.identity import SESSION_COOKIE, resolve_actor
+from services.identity import resolve_actor, session_cookie_name
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ PUBLIC_ATTR = "__wd_public__"
 def session_token_from_cookie_header(cookie_header: str | None) -> str | None:
     if not cookie_header:
         return None
+    cookie_name = session_cookie_name()
     jar: SimpleCookie = SimpleCookie()
     try:
         jar.load(cookie_header)
@@ -55,10 +56,10 @@ def session_token_from_cookie_header(cookie_header: str | None) -> str | None:
         # One malformed cookie from another app on the same host must not lock the user out.
         for part in cookie_header.split(";"):
             name, _, value = part.strip().partition("=")
-            if name == SESSION_COOKIE and value:
+            if name == cookie_name and value:
                 return value
         return None
-    morsel = jar.get(SESSION_COOKIE)
+    morsel = jar.get(cookie_name)
     return morsel.value if morsel is not None and morsel.value else None
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote, unquote, urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 Environment = Literal["local", "test", "ci", "production"]
@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     app_host: str = "127.0.0.1"
     app_port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = "http://localhost:8000"
+    # Origins (scheme://host[:port]) whose pages may use a signed-in session: the websocket handshake
+    # and the credentialed HTTP routes refuse every other. Comma-separated; empty: PUBLIC_URL's origin.
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     data_dir: Path = PROJECT_ROOT / ".data"
     log_level: str = "INFO"
 
@@ -79,6 +82,28 @@ class Settings(BaseSettings):
     smtp_username: str = ""  # empty: no login
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item for item in (part.strip() for part in value.split(",")) if item)
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_allowed_origins(self) -> Settings:
+        try:
+            own = origin_of(self.public_url, allow_path=True)
+        except ValueError as exc:
+            raise ValueError(f"PUBLIC_URL: {exc}") from None
+        try:
+            listed = tuple(dict.fromkeys(origin_of(item) for item in self.allowed_origins))
+        except ValueError as exc:
+            raise ValueError(f"ALLOWED_ORIGINS: {exc}") from None
+        if listed and own not in listed:
+            raise ValueError(f"ALLOWED_ORIGINS must include the origin of PUBLIC_URL ({own}): the app's own pages")
+        self.allowed_origins = listed or (own,)
+        return self
 
     @model_validator(mode="after")
     def _default_mail_backend(self) -> Settings:
@@ -139,7 +164,30 @@ class Settings(BaseSettings):
 
     @property
     def secure_cookies(self) -> bool:
-        return self.env != "local" and self.public_url.startswith("https://")
+        """Secure (and `__Host-` named) cookies: always in production, over https elsewhere but local."""
+        return self.env == "production" or (self.env != "local" and self.public_url.startswith("https://"))
+
+
+def origin_of(url: str, *, allow_path: bool = False) -> str:
+    """The origin of `url` as browsers send it in `Origin`: lower-case scheme and host, the port only
+    when it is not the scheme's default. ValueError for anything but an http(s) URL with a host (and,
+    unless `allow_path`, with nothing after the host but an optional "/")."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{url!r} is not a URL") from None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme not in ("http", "https") or not host:
+        raise ValueError(f"{url!r} is not an http(s) origin such as https://work.example.com")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{url!r} carries credentials")
+    if not allow_path and (parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise ValueError(f"{url!r} has more than scheme://host[:port]")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        netloc += f":{port}"
+    return f"{scheme}://{netloc}"
 
 
 def _url_password(url: str | None) -> str | None:

@@ -16,7 +16,6 @@ from services.identity.accounts import (
 from services.identity.auth import (
     MAX_EMAIL_LENGTH,
     MAX_PASSWORD_LENGTH,
-    SESSION_COOKIE,
     SessionInfo,
     actor_for,
     hash_token,
@@ -30,6 +29,7 @@ from services.identity.auth import (
     revoke_company_sessions,
     revoke_session,
     revoke_user_sessions,
+    session_cookie_name,
     session_max_age_seconds,
 )
 from services.identity.jobs import purge_sessions
@@ -39,7 +39,6 @@ __all__ = [
     "MAX_EMAIL_LENGTH",
     "MAX_FULL_NAME_LENGTH",
     "MAX_PASSWORD_LENGTH",
-    "SESSION_COOKIE",
     "SessionInfo",
     "actor_for",
     "change_password",
@@ -58,6 +57,7 @@ __all__ = [
     "revoke_company_sessions",
     "revoke_session",
     "revoke_user_sessions",
+    "session_cookie_name",
     "session_max_age_seconds",
     "sign_up",
     "validate_password",

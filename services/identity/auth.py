@@ -38,7 +38,7 @@ from services.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE = "wd_session"
+SESSION_COOKIE = "wd_session"  # the base name: browsers get session_cookie_name()
 MAX_EMAIL_LENGTH = 320
 MAX_PASSWORD_LENGTH = 1024  # argon2 happily hashes megabytes; refuse to
 MAX_TOKEN_LENGTH = 128
@@ -64,6 +64,15 @@ def hash_token(token: str) -> str:
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def session_cookie_name() -> str:
+    """The session cookie's name, for setting, clearing and reading it alike.
+
+    With Secure cookies (production, https) it is `__Host-` prefixed: browsers then accept it only
+    Secure, for Path=/ and without Domain, so a sibling subdomain can neither set nor overwrite it.
+    """
+    return f"__Host-{SESSION_COOKIE}" if get_settings().secure_cookies else SESSION_COOKIE
 
 
 def session_max_age_seconds() -> int:

@@ -272,6 +272,75 @@ def test_ci_never_uses_embedded_services(settings_from_env: SettingsFactory) -> 
     assert not settings_from_env(ENV="ci").uses_embedded_services
 
 
+# ---- allowed origins and cookies ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("public_url", "origin"),
+    [
+        ("http://localhost:8000", "http://localhost:8000"),
+        ("https://Work.Example.com:443/app/", "https://work.example.com"),
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+    ],
+)
+def test_allowed_origins_default_to_the_origin_of_public_url(
+    settings_from_env: SettingsFactory, public_url: str, origin: str
+) -> None:
+    assert settings_from_env(PUBLIC_URL=public_url).allowed_origins == (origin,)
+
+
+def test_allowed_origins_are_a_comma_separated_list_in_the_browsers_spelling(
+    settings_from_env: SettingsFactory,
+) -> None:
+    settings = settings_from_env(
+        PUBLIC_URL="https://work.example.com",
+        ALLOWED_ORIGINS=" https://work.example.com/ , HTTPS://Admin.Example.com:8443,http://[::1]:80",
+    )
+    assert settings.allowed_origins == ("https://work.example.com", "https://admin.example.com:8443", "http://[::1]")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("*", id="wildcard"),
+        pytest.param("https://work.example.com, *", id="wildcard-in-list"),
+        pytest.param("https://work.example.com,https://other.example.com/path", id="path"),
+        pytest.param("https://work.example.com,https://other.example.com?x=1", id="query"),
+        pytest.param("https://work.example.com,ftp://other.example.com", id="scheme"),
+        pytest.param("https://work.example.com,https://user@other.example.com", id="credentials"),
+        pytest.param("https://work.example.com,other.example.com", id="no-scheme"),
+        pytest.param("https://work.example.com,null", id="null"),
+        pytest.param("https://other.example.com", id="without-public-url"),
+    ],
+)
+def test_allowed_origins_refuse_anything_but_exact_origins_including_public_urls(
+    settings_from_env: SettingsFactory, value: str
+) -> None:
+    with pytest.raises(ValidationError, match="ALLOWED_ORIGINS"):
+        settings_from_env(PUBLIC_URL="https://work.example.com", ALLOWED_ORIGINS=value)
+
+
+def test_a_public_url_without_a_host_is_refused(settings_from_env: SettingsFactory) -> None:
+    with pytest.raises(ValidationError, match="PUBLIC_URL"):
+        settings_from_env(PUBLIC_URL="work.example.com")
+
+
+@pytest.mark.parametrize(
+    ("env", "secure"),
+    [
+        pytest.param(production_env(PUBLIC_URL="https://work.example.com"), True, id="production"),
+        pytest.param(production_env(), True, id="production-even-over-http"),
+        pytest.param({"ENV": "test", "PUBLIC_URL": "https://work.example.com"}, True, id="test-over-https"),
+        pytest.param({"ENV": "test"}, False, id="test-over-http"),
+        pytest.param({"ENV": "local", "PUBLIC_URL": "https://work.example.com"}, False, id="local"),
+    ],
+)
+def test_production_cookies_are_always_secure(
+    settings_from_env: SettingsFactory, env: dict[str, str], secure: bool
+) -> None:
+    assert settings_from_env(**env).secure_cookies is secure
+
+
 # ---- sources and documentation -----------------------------------------------------------------
 
 
