@@ -37,6 +37,7 @@ from typing import Any, cast
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
@@ -111,6 +112,10 @@ def _read_scope_key(host: str | None, port: int | None, database: str | None) ->
     try:
         with engine.connect() as connection:
             key = connection.scalar(_READ_SCOPE_KEY)
+    except DBAPIError as exc:  # no such table (not migrated), no grant, no such role
+        raise ServiceUnavailable(
+            f"The system role cannot read the scope key (SYSTEM_DATABASE_URL): {exc.orig}"
+        ) from exc
     finally:
         engine.dispose()
     if not key:
@@ -149,10 +154,12 @@ def get_system_engine() -> Engine:
 
 @lru_cache(maxsize=4)
 def _system_engine(url: str) -> Engine:
+    # Small, but not tiny: sign-in and sign-up hold a connection while argon2 runs (~0.1 s), and
+    # every handler call resolves its session here.
     # The owner's bypass on every connection matters only when SYSTEM_DATABASE_URL is unset and the
     # owner's credentials stand in (development); the system role bypasses the policies anyway.
     options = {"options": f"-c {BYPASS_SETTING}=on"}
-    return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=3, connect_args=options)
+    return create_engine(url, pool_pre_ping=True, pool_size=3, max_overflow=7, connect_args=options)
 
 
 @contextmanager

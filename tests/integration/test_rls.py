@@ -167,7 +167,7 @@ def rls(test_env: TestServers, migrated_database: str) -> Iterator[RlsDatabase]:
                 tenant.rows = {table: count_rows(session, table, tenant.company.id) for table in RLS_TABLES}
                 assert all(tenant.rows.values()), f"a tenant table has no row: {tenant.rows}"
             totals = {table: count_rows(session, table) for table in RLS_TABLES}
-            users = dict(session.execute(sa.text("SELECT id, company_id FROM users")).tuples().all())
+            users = {row.id: row.company_id for row in session.execute(sa.text("SELECT id, company_id FROM users"))}
         yield RlsDatabase(owner_url, app_url, separate_roles, engine, system, a, b, admin, totals, users)
     finally:
         engine.dispose()
