@@ -174,8 +174,9 @@ RLS_BYPASS_SQL = "SELECT set_config('app.rls_bypass', 'on', true)"
 def rolled_back_session(engine: Engine, *, rls_bypass: bool) -> Iterator[Session]:
     """A session inside a transaction that is rolled back at the end (commits become savepoints).
 
-    rls_bypass: row-level security off for the transaction (transaction-local, so the rollback
-    also clears it from a pooled connection).
+    rls_bypass: row-level security off for the transaction, for the table owner only (the
+    owner_maintenance policy; transaction-local, so the rollback also clears it from a pooled
+    connection). Other roles get the operator's scope instead: apply_scope(session, operator_actor()).
     """
     connection = engine.connect()
     outer = connection.begin()
