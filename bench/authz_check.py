@@ -54,26 +54,27 @@ def report(name: str, samples: list[float]) -> None:
     print(f"{name:<58} median {statistics.median(samples):9.1f} µs   p95 {p95:9.1f} µs   n={len(samples)}")
 
 
-def run(owner_url: str, app_url: str, calls: int) -> None:
+def run(owner_url: str, app_url: str, system_url: str, calls: int) -> None:
     upgrade_head(owner_url)
     owner = create_engine(owner_url)
     with system_scope(owner) as session:
         load_demo_data(session)
     app = create_engine(app_url, pool_size=5)
+    system = create_engine(system_url, pool_size=2)  # session resolution is system work (its own role and pool)
     manager = next(u for u in DEMO_USERS if u.role is Role.MANAGER)
-    with system_scope(app) as session:
+    with system_scope(system) as session:
         token, actor = auth.login(session, manager.email, manager.password, ip="127.0.0.1", user_agent="bench")
 
     def policy_only() -> None:
         authorize(actor, Action.TEAM_VIEW)
 
     def resolve_and_authorize() -> None:
-        with system_scope(app) as session:
+        with system_scope(system) as session:
             resolved = auth.resolve_session(session, token)
         authorize(resolved, Action.TEAM_VIEW)
 
     def full_guard() -> None:
-        with system_scope(app) as session:
+        with system_scope(system) as session:
             resolved = auth.resolve_session(session, token)
         assert resolved is not None
         authorize(resolved, Action.TEAM_VIEW)
@@ -86,6 +87,7 @@ def run(owner_url: str, app_url: str, calls: int) -> None:
     report("guard + open tenant-scoped transaction (SELECT 1)", timed(full_guard, calls))
     owner.dispose()
     app.dispose()
+    system.dispose()
 
 
 def main() -> None:
@@ -105,7 +107,8 @@ def main() -> None:
             conn.execute(f"CREATE DATABASE {name}")
         owner = make_url(urls.database_url).set(database=name).render_as_string(hide_password=False)
         app = make_url(urls.app_database_url).set(database=name).render_as_string(hide_password=False)
-        run(owner, app, args.calls)
+        system = make_url(urls.system_database_url).set(database=name).render_as_string(hide_password=False)
+        run(owner, app, system, args.calls)
     finally:
         stack.stop()
         shutil.rmtree(root, ignore_errors=True)

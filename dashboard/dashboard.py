@@ -6,8 +6,13 @@ from __future__ import annotations
 from dashboard.api import App, api_app
 from dashboard.i18n import text
 from dashboard.registry import PAGES, available
+from services.core.db_roles import refuse_unsafe_database
 
 TITLE = "WorkDash"
+
+# Before any page is served, in every worker process: production never runs with a database role
+# that could bypass row-level security (the launcher checks too; this covers a bare `reflex run`).
+refuse_unsafe_database()
 
 # The Radix theme is configured in rxconfig.py (RadixThemesPlugin); App adds the security headers.
 app = App(api_transformer=api_app())

@@ -30,6 +30,7 @@ import redis
 PG_SYSTEM_USER = "pgserver"  # PostgreSQL refuses to run as root; as root we run it as this user.
 OWNER_ROLE = "workdash"  # owns the tables, runs migrations
 APP_ROLE = "workdash_app"  # what the running app connects as (not owner, not superuser)
+SYSTEM_ROLE = "workdash_system"  # system work (sign-in, sign-up, worker): BYPASSRLS, owns nothing
 DEFAULT_DB = "workdash"
 READY_TIMEOUT_S = 60.0
 
@@ -52,6 +53,8 @@ class StackCredentials:
     redis_password: str
     s3_access_key: str
     s3_secret_key: str
+    # A data folder from before the system role has none saved: a new one each start (set at bootstrap).
+    postgres_system_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
 
     @classmethod
     def load_or_create(cls, path: Path) -> StackCredentials:
@@ -73,6 +76,7 @@ class StackCredentials:
 class StackUrls:
     database_url: str  # owner role: migrations and tests that need DDL
     app_database_url: str  # app role: subject to row-level security
+    system_database_url: str  # system role: BYPASSRLS, for work with no tenant (services.core.db)
     redis_url: str
     s3_endpoint_url: str
     s3_access_key: str
@@ -83,6 +87,7 @@ class StackUrls:
         return {
             "DATABASE_URL": self.database_url,
             "APP_DATABASE_URL": self.app_database_url,
+            "SYSTEM_DATABASE_URL": self.system_database_url,
             "REDIS_URL": self.redis_url,
             "REFLEX_REDIS_URL": self.redis_url,
             "S3_ENDPOINT_URL": self.s3_endpoint_url,
@@ -118,6 +123,7 @@ class EmbeddedStack:
         return StackUrls(
             database_url=f"postgresql+psycopg://{OWNER_ROLE}:{creds.postgres_owner_password}@{pg}",
             app_database_url=f"postgresql+psycopg://{APP_ROLE}:{creds.postgres_app_password}@{pg}",
+            system_database_url=f"postgresql+psycopg://{SYSTEM_ROLE}:{creds.postgres_system_password}@{pg}",
             redis_url=f"redis://:{creds.redis_password}@127.0.0.1:{self.ports.redis}/0",
             s3_endpoint_url=f"http://127.0.0.1:{self.ports.s3}",
             s3_access_key=creds.s3_access_key,
@@ -383,16 +389,23 @@ def _stop_stale_postmaster(data: Path) -> None:
 
 
 def _bootstrap_roles(admin_dsn: str, creds: StackCredentials) -> None:
-    """Owner role + database, and the app role that does not own the tables."""
+    """Owner role + database, the app role that does not own the tables, and the system role that
+    bypasses row-level security (neither owns anything; the migrations grant them their rights)."""
+    roles = (
+        (OWNER_ROLE, creds.postgres_owner_password, "NOBYPASSRLS"),
+        (APP_ROLE, creds.postgres_app_password, "NOBYPASSRLS"),
+        (SYSTEM_ROLE, creds.postgres_system_password, "BYPASSRLS"),
+    )
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        for role, password in ((OWNER_ROLE, creds.postgres_owner_password), (APP_ROLE, creds.postgres_app_password)):
+        for role, password, bypass in roles:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
-            conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{password}' NOSUPERUSER NOBYPASSRLS")
+            conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{password}' NOSUPERUSER {bypass}")
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DEFAULT_DB,)).fetchone():
             conn.execute(f"CREATE DATABASE {DEFAULT_DB} OWNER {OWNER_ROLE}")
         conn.execute(f"ALTER ROLE {OWNER_ROLE} CREATEDB")
-        conn.execute(f"GRANT {APP_ROLE} TO {OWNER_ROLE}")
+        # The owner may end the other roles' connections (DROP DATABASE ... WITH (FORCE) in the tests).
+        conn.execute(f"GRANT {APP_ROLE}, {SYSTEM_ROLE} TO {OWNER_ROLE}")
 
 
 def _spawn(

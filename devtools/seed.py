@@ -262,11 +262,9 @@ def _add_billing(
 
 
 def main() -> None:
-    from services.core.db import get_engine, system_scope
-    from services.core.settings import get_settings as settings
+    from services.core.db import system_scope
 
-    # The owner role (the tables are forced under row-level security for it too): bypass on.
-    with system_scope(get_engine(settings().resolved_database_url)) as session:
+    with system_scope() as session:  # seeding is system work: the system role sees every row
         load_demo_data(session)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel.sql.sqltypes import AutoString
 
 from models import metadata
-from services.core.schema import DEFAULT_APP_ROLE, comparison_options, valid_role_name
+from services.core.schema import DEFAULT_APP_ROLE, DEFAULT_SYSTEM_ROLE, comparison_options, valid_role_name
 from services.core.settings import get_settings, normalize_db_url
 
 config = context.config
@@ -38,10 +38,14 @@ target_metadata = metadata
 MIGRATION_LOCK_KEY = 7_262_001  # any fixed number: the advisory lock that serialises migration runs
 x_args = context.get_x_argument(as_dictionary=True)
 
-# The role the running app logs in as; the grants revision gives it DML rights.
-config.attributes["app_role"] = valid_role_name(
-    x_args.get("app_role") or config.attributes.get("app_role") or os.environ.get("APP_DB_ROLE") or DEFAULT_APP_ROLE
-)
+# The roles the running app logs in as (tenant work, system work); revisions grant them their rights.
+for _key, _variable, _default in (
+    ("app_role", "APP_DB_ROLE", DEFAULT_APP_ROLE),
+    ("system_role", "SYSTEM_DB_ROLE", DEFAULT_SYSTEM_ROLE),
+):
+    config.attributes[_key] = valid_role_name(
+        x_args.get(_key) or config.attributes.get(_key) or os.environ.get(_variable) or _default
+    )
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
@@ -89,7 +93,7 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         target = connection.engine.url.render_as_string(hide_password=True)
-        log.info("Migrating %s (app role %s)", target, config.attributes["app_role"])
+        log.info("Migrating %s (roles %s, %s)", target, config.attributes["app_role"], config.attributes["system_role"])
         run_logged(target, lambda: run_with_connection(connection))
         return
 
@@ -101,7 +105,7 @@ def run_migrations_online() -> None:
             "or run `make migrate`, which starts the project's own PostgreSQL when none is configured."
         )
     target = describe(url)
-    log.info("Migrating %s (app role %s)", target, config.attributes["app_role"])
+    log.info("Migrating %s (roles %s, %s)", target, config.attributes["app_role"], config.attributes["system_role"])
     engine = create_engine(url, poolclass=NullPool, echo=os.getenv("DEBUG") == "1")
 
     def run() -> None:

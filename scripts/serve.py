@@ -65,11 +65,21 @@ def migrate() -> None:
 
 def seed() -> None:
     from devtools.seed import load_demo_data
-    from services.core.db import get_engine, system_scope
+    from services.core.db import system_scope
 
-    with system_scope(get_engine(get_settings().resolved_database_url)) as session:  # seeding: every row
+    with system_scope() as session:  # seeding is system work: the system role sees every row
         inserted = load_demo_data(session)
     print("demo data loaded" if inserted else "demo data already present")
+
+
+def refuse_unsafe_roles() -> None:
+    """Production: stop here, before serving, if a database role could bypass row-level security."""
+    from services.core.db_roles import UnsafeDatabaseRole, refuse_unsafe_database
+
+    try:
+        refuse_unsafe_database()
+    except UnsafeDatabaseRole as exc:
+        sys.exit(f"error: {exc}")
 
 
 def print_banner(with_demo: bool, stack: EmbeddedStack | None) -> None:
@@ -155,6 +165,7 @@ def main() -> int:
             )
         else:
             migrate()
+            refuse_unsafe_roles()
             with_demo = not args.no_seed and settings.env != "production"
             if with_demo:
                 seed()

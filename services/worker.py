@@ -13,6 +13,7 @@ import threading
 
 from services.billing import expire_trials
 from services.core.db import system_scope
+from services.core.db_roles import refuse_unsafe_database
 from services.core.settings import get_settings
 from services.identity import purge_sessions
 
@@ -21,13 +22,14 @@ INTERVAL_S = 60
 
 
 def run_once() -> dict[str, int]:
-    # System work across every company: the app role's engine with the row-level-security bypass.
+    # System work across every company: the system role's pool (BYPASSRLS).
     with system_scope() as session:
         return {"trials_expired": expire_trials(session), "sessions_purged": purge_sessions(session)}
 
 
 def main() -> None:
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    refuse_unsafe_database()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -32,15 +32,17 @@ os.environ["ENV"] = "test"
 class TestServers:
     database_url: str  # owner role of the server's default database
     app_database_url: str
+    system_database_url: str
+    superuser_url: str  # a superuser (creating roles with each flaw in tests/integration/test_db_roles.py)
     redis_url: str
     s3_endpoint_url: str
     s3_access_key: str
     s3_secret_key: str
     s3_bucket: str
 
-    def database(self, name: str, *, app_role: bool = False) -> str:
-        url = make_url(self.app_database_url if app_role else self.database_url).set(database=name)
-        return url.render_as_string(hide_password=False)
+    def database(self, name: str, *, app_role: bool = False, system_role: bool = False) -> str:
+        base = self.app_database_url if app_role else self.system_database_url if system_role else self.database_url
+        return make_url(base).set(database=name).render_as_string(hide_password=False)
 
 
 def _external_servers() -> TestServers | None:
@@ -53,12 +55,20 @@ def _external_servers() -> TestServers | None:
     return TestServers(
         database_url=db,
         app_database_url=normalize_db_url(os.environ.get("TEST_APP_DATABASE_URL") or db),
+        system_database_url=normalize_db_url(os.environ.get("TEST_SYSTEM_DATABASE_URL") or db),
+        superuser_url=normalize_db_url(os.environ.get("TEST_SUPERUSER_DATABASE_URL") or db),
         redis_url=os.environ["TEST_REDIS_URL"],
         s3_endpoint_url=os.environ["TEST_S3_ENDPOINT_URL"],
         s3_access_key=os.environ.get("TEST_AWS_ACCESS_KEY_ID", "minioadmin"),
         s3_secret_key=os.environ.get("TEST_AWS_SECRET_ACCESS_KEY", "minioadmin"),
         s3_bucket=os.environ.get("TEST_S3_BUCKET", "workdash-test"),
     )
+
+
+def _socket_url(dsn: str) -> str:
+    """A libpq "host=/socket/dir port=… user=… dbname=…" string as a SQLAlchemy URL."""
+    parts = psycopg.conninfo.conninfo_to_dict(dsn)
+    return f"postgresql+psycopg://{parts['user']}@/{parts['dbname']}?host={parts['host']}&port={parts['port']}"
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -84,6 +94,8 @@ def servers() -> Iterator[TestServers]:
         yield TestServers(
             database_url=urls.database_url,
             app_database_url=urls.app_database_url,
+            system_database_url=urls.system_database_url,
+            superuser_url=_socket_url(urls.postgres_admin_dsn),
             redis_url=urls.redis_url,
             s3_endpoint_url=urls.s3_endpoint_url,
             s3_access_key=urls.s3_access_key,
@@ -140,6 +152,7 @@ def migrated_database(test_env: TestServers) -> Iterator[str]:
     upgrade_head(test_env.database(name))
     os.environ["DATABASE_URL"] = test_env.database(name)
     os.environ["APP_DATABASE_URL"] = test_env.database(name, app_role=True)
+    os.environ["SYSTEM_DATABASE_URL"] = test_env.database(name, system_role=True)
     from services.core.settings import get_settings
 
     get_settings.cache_clear()
@@ -161,8 +174,9 @@ RLS_BYPASS_SQL = "SELECT set_config('app.rls_bypass', 'on', true)"
 def rolled_back_session(engine: Engine, *, rls_bypass: bool) -> Iterator[Session]:
     """A session inside a transaction that is rolled back at the end (commits become savepoints).
 
-    rls_bypass: row-level security off for the transaction (transaction-local, so the rollback
-    also clears it from a pooled connection).
+    rls_bypass: row-level security off for the transaction, for the table owner only (the
+    owner_maintenance policy; transaction-local, so the rollback also clears it from a pooled
+    connection). Other roles get the operator's scope instead: apply_scope(session, operator_actor()).
     """
     connection = engine.connect()
     outer = connection.begin()

@@ -36,6 +36,7 @@ from models import (
     UserSession,
     utcnow,
 )
+from services.core.actor import Actor
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -77,6 +78,11 @@ def make_user(
 
 def make_admin(db: Session, email: str | None = None, **fields: Any) -> User:
     return make_user(db, None, Role.ADMIN, email, **fields)
+
+
+def operator_actor() -> Actor:
+    """The operator's Actor without a user row: the app role's scope for setting up several companies."""
+    return Actor(user_id=uuid.uuid4(), company_id=None, role=Role.ADMIN, full_name="Operator", email="op@example.com")
 
 
 def make_session(db: Session, user: User, **fields: Any) -> UserSession:

@@ -23,6 +23,7 @@ from services.core.settings import PROJECT_ROOT, normalize_db_url
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 DEFAULT_APP_ROLE = "workdash_app"
+DEFAULT_SYSTEM_ROLE = "workdash_system"
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -36,20 +37,23 @@ def comparison_options() -> dict[str, Any]:
 
 
 def valid_role_name(role: str) -> str:
-    """The app role ends up inside GRANT statements: accept only plain lower-case identifiers."""
+    """The app and system roles end up inside GRANT statements: accept only plain lower-case identifiers."""
     if not _ROLE_NAME.match(role):
-        raise ValueError(f"invalid PostgreSQL role name for the app role: {role!r}")
+        raise ValueError(f"invalid PostgreSQL role name for the app or system role: {role!r}")
     return role
 
 
-def alembic_config(connection: Connection | None = None, *, app_role: str | None = None) -> Config:
+def alembic_config(
+    connection: Connection | None = None, *, app_role: str | None = None, system_role: str | None = None
+) -> Config:
     config = Config(str(ALEMBIC_INI))
     # Called from code: keep the caller's logging (pytest, the app) instead of alembic.ini's.
     config.attributes["configure_logging"] = False
     if connection is not None:
         config.attributes["connection"] = connection
-    if app_role is not None:
-        config.attributes["app_role"] = valid_role_name(app_role)
+    for key, role in (("app_role", app_role), ("system_role", system_role)):
+        if role is not None:
+            config.attributes[key] = valid_role_name(role)
     return config
 
 
@@ -63,19 +67,19 @@ def _connection(database_url: str) -> Iterator[Connection]:
         engine.dispose()
 
 
-def _run(database_url: str, action: Callable[[Config], None], app_role: str | None) -> None:
+def _run(database_url: str, action: Callable[[Config], None], app_role: str | None, system_role: str | None) -> None:
     with _connection(database_url) as connection:
-        action(alembic_config(connection, app_role=app_role))
+        action(alembic_config(connection, app_role=app_role, system_role=system_role))
 
 
-def upgrade_head(database_url: str, *, app_role: str | None = None) -> None:
+def upgrade_head(database_url: str, *, app_role: str | None = None, system_role: str | None = None) -> None:
     """Migrate the database to the newest revision (the owner role's URL)."""
-    _run(database_url, lambda config: command.upgrade(config, "head"), app_role)
+    _run(database_url, lambda config: command.upgrade(config, "head"), app_role, system_role)
 
 
-def downgrade_base(database_url: str, *, app_role: str | None = None) -> None:
+def downgrade_base(database_url: str, *, app_role: str | None = None, system_role: str | None = None) -> None:
     """Undo every revision: no tables and no enum types are left."""
-    _run(database_url, lambda config: command.downgrade(config, "base"), app_role)
+    _run(database_url, lambda config: command.downgrade(config, "base"), app_role, system_role)
 
 
 def check_models_match(database_url: str) -> list[Any]:

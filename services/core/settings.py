@@ -21,7 +21,16 @@ Environment = Literal["local", "test", "ci", "production"]
 INSECURE_SECRETS = frozenset({"", "change-me", "changeme", "dev-secret-key-change-me", "secret"})
 # Development passwords of .env.example and docker-compose.yml's defaults; refused in production too.
 DEV_PASSWORDS = frozenset(
-    {"saaspass", "apppass", "redispass", "workdash-dev-secret", "minioadmin", "minioroot-dev-password", "password"}
+    {
+        "saaspass",
+        "apppass",
+        "systempass",
+        "redispass",
+        "workdash-dev-secret",
+        "minioadmin",
+        "minioroot-dev-password",
+        "password",
+    }
 )
 
 
@@ -45,6 +54,9 @@ class Settings(BaseSettings):
     # The role the running app uses: it must not own the tables (row-level security).
     # Empty means: same credentials as migrations.
     app_database_url: str | None = None
+    # The role of system work with no tenant (sign-in lookup, sign-up, invitation acceptance, the
+    # worker, seeding): BYPASSRLS, owns nothing; its own small pool. Empty: same as migrations.
+    system_database_url: str | None = None
 
     redis_url: str | None = None
 
@@ -133,10 +145,16 @@ class Settings(BaseSettings):
             raise ValueError("AWS_SECRET_ACCESS_KEY is missing or a default; set a real S3 secret key")
         if self.mail_backend == "outbox":
             raise ValueError("MAIL_BACKEND=outbox keeps mail unsent (development only); use smtp in production")
+        if urlsplit(self.public_url).scheme != "https" or not urlsplit(self.public_url).hostname:
+            raise ValueError(
+                f"PUBLIC_URL must be the https address users open (behind the TLS proxy), not {self.public_url!r}: "
+                "over http the session cookie travels in clear text"
+            )
         db_password_variable = "DATABASE_URL" if self.database_url else "POSTGRES_PASSWORD"
         for variable, url in (
             (db_password_variable, self.resolved_database_url),
             ("APP_DATABASE_URL (APP_DB_PASSWORD in docker compose)", self.app_database_url),
+            ("SYSTEM_DATABASE_URL (SYSTEM_DB_PASSWORD in docker compose)", self.system_database_url),
             ("REDIS_URL (REDIS_PASSWORD in docker compose)", self.redis_url),
         ):
             if _url_password(url) in INSECURE_SECRETS | DEV_PASSWORDS:

@@ -112,6 +112,7 @@ def app_url(test_env: TestServers, e2e_database: tuple[str, str]) -> Iterator[st
         "ENV": "test",
         "DATABASE_URL": owner_url,
         "APP_DATABASE_URL": app_db_url,
+        "SYSTEM_DATABASE_URL": test_env.database(make_url(owner_url).database or "", system_role=True),
         "REDIS_URL": test_env.redis_url,
         "REFLEX_REDIS_URL": test_env.redis_url,
         "S3_ENDPOINT_URL": test_env.s3_endpoint_url,

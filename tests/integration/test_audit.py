@@ -31,7 +31,7 @@ from services.core.db import apply_scope, system_scope
 from services.core.errors import PermissionDenied, ValidationFailed
 from services.identity.auth import actor_for
 from tests.conftest import rolled_back_session
-from tests.factories import make_admin, make_audit, make_company, make_user
+from tests.factories import make_admin, make_audit, make_company, make_user, operator_actor
 
 if TYPE_CHECKING:
     pass
@@ -589,7 +589,7 @@ def app_db(app_engine: Engine) -> Iterator[Session]:
 
 def test_the_service_works_as_the_app_role_in_each_scope(app_db: Session) -> None:
     db = app_db
-    apply_scope(db, None, bypass=True)  # set up two companies' data as system work
+    apply_scope(db, operator_actor())  # set up two companies' data (the app role has no bypass: the operator's scope)
     a, b = make_company(db, "Acme"), make_company(db, "Globex")
     manager = actor_for(make_user(db, a, Role.MANAGER), a)
     admin = actor_for(make_admin(db))

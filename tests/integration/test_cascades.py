@@ -43,6 +43,7 @@ from models import (
     User,
     UserSession,
 )
+from services.core.db import apply_scope
 from services.core.settings import PROJECT_ROOT
 from tests.conftest import rolled_back_session
 from tests.factories import (
@@ -63,6 +64,7 @@ from tests.factories import (
     make_task,
     make_trial,
     make_user,
+    operator_actor,
 )
 
 if TYPE_CHECKING:
@@ -564,7 +566,8 @@ def test_k7_files_and_tasks_are_well_formed(db: Session) -> None:
 @pytest.fixture
 def app_db(app_engine: Engine) -> Iterator[Session]:
     """Like `db`, but connected as the app role (not the owner of the tables)."""
-    with rolled_back_session(app_engine, rls_bypass=True) as session:  # row-level security: see all
+    with rolled_back_session(app_engine, rls_bypass=False) as session:
+        apply_scope(session, operator_actor())  # row-level security: the operator sees all
         yield session
 
 

@@ -19,10 +19,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
 from models import metadata
+from services.core.db import apply_scope
 from services.core.schema import ALEMBIC_INI, check_models_match, downgrade_base, upgrade_head
 from services.core.settings import PROJECT_ROOT
+from tests.factories import operator_actor
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,6 +36,7 @@ pytestmark = pytest.mark.integration
 
 MODEL_TABLES = set(metadata.tables)
 APPEND_ONLY = {"audit_logs"}
+SYSTEM_DELETES = {"sessions"}  # the worker purges ended sessions; system work deletes nothing else
 
 
 def head_revision() -> str:
@@ -147,11 +151,12 @@ def test_the_models_check_notices_a_drift(empty_database: str) -> None:
 
 
 def test_the_app_role_may_only_append_to_the_audit_log(
-    empty_database: str, app_role_url: str, app_engine: sa.Engine
+    empty_database: str, app_role_url: str, app_engine: sa.Engine, migrated_database: str
 ) -> None:
+    """(migrated_database: the settings name the system role, which reads the scope key.)"""
     upgrade_head(empty_database, app_role=make_url(app_role_url).username)
-    with app_engine.connect() as conn:
-        conn.execute(sa.text("SELECT set_config('app.rls_bypass', 'on', true)"))  # an operator-wide row
+    with Session(app_engine) as conn:
+        apply_scope(conn, operator_actor())  # an operator-wide row: the operator's scope
         conn.execute(
             sa.text(
                 "INSERT INTO audit_logs (actor_email, actor_role, action, target_type, target_id, ip, user_agent) VALUES ('', '', 'test', '', '', '', '')"
@@ -191,6 +196,56 @@ def test_the_app_role_has_exactly_its_privileges_on_every_table(empty_database: 
         owners = set(conn.scalars(sa.text("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")))
     engine.dispose()
     assert role not in owners, "the app role must not own the tables (row-level security needs that)"
+
+
+@pytest.fixture
+def system_role(test_env: TestServers, empty_database: str) -> str:
+    """The system role's name (skipped where owner and system are one role)."""
+    name = make_url(empty_database).database
+    assert name
+    role = make_url(test_env.database(name, system_role=True)).username
+    if role == make_url(empty_database).username:
+        pytest.skip("the test servers use one role for owner and system work")
+    assert role
+    return role
+
+
+def test_the_system_role_has_exactly_its_privileges(empty_database: str, app_role_url: str, system_role: str) -> None:
+    """Narrow: no DELETE but on sessions, append-only audit trail, no TRUNCATE, owns nothing; only it
+    (and the owner) can read the key that signs the tenant scopes."""
+    app_role = make_url(app_role_url).username
+    upgrade_head(empty_database, app_role=app_role, system_role=system_role)
+    engine = sa.create_engine(empty_database, poolclass=sa.NullPool)
+    privileges = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+    with engine.connect() as conn:
+
+        def granted(role: str | None, table: str) -> set[str]:
+            query = sa.text("SELECT has_table_privilege(:r, :t, :p)")
+            return {p for p in privileges if conn.scalar(query, {"r": role, "t": table, "p": p})}
+
+        for table in MODEL_TABLES - APPEND_ONLY - SYSTEM_DELETES:
+            assert granted(system_role, table) == {"SELECT", "INSERT", "UPDATE"}, table
+        for table in SYSTEM_DELETES:
+            assert granted(system_role, table) == {"SELECT", "INSERT", "UPDATE", "DELETE"}, table
+        for table in APPEND_ONLY:
+            assert granted(system_role, table) == {"SELECT", "INSERT"}, table
+        assert granted(system_role, "workdash_rls.scope_key") == {"SELECT"}
+        assert granted(app_role, "workdash_rls.scope_key") == set()
+        owners = set(conn.scalars(sa.text("SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class")))
+        may_create_temp_tables = conn.scalar(
+            sa.text("SELECT has_database_privilege(:r, current_database(), 'TEMPORARY')"), {"r": app_role}
+        )
+    engine.dispose()
+    assert system_role not in owners and app_role not in owners
+    assert not may_create_temp_tables, "a temporary table would hide a real one from the next user of the connection"
+
+
+def test_a_missing_system_role_skips_its_grants(empty_database: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="workdash.migrations"):
+        upgrade_head(empty_database, system_role="no_such_system_role")
+    assert "no_such_system_role does not exist" in caplog.text
+    assert inspect_database(empty_database)[2] == [head_revision()]
+    downgrade_base(empty_database, system_role="no_such_system_role")
 
 
 def test_a_missing_app_role_skips_the_grants(empty_database: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -251,3 +306,5 @@ def test_offline_mode_prints_the_sql_without_a_server() -> None:
     assert "CREATE TYPE user_role AS ENUM" in sql
     assert "ON DELETE SET NULL (assignee_id)" in sql
     assert "GRANT SELECT, INSERT ON TABLE audit_logs" in sql
+    assert "CREATE POLICY operator_access ON sessions" in sql
+    assert "app.rls_bypass" not in sql.split("CREATE POLICY tenant_isolation ON sessions")[1].split(";")[0]

@@ -5,10 +5,15 @@ here on purpose: every read is a plain `SELECT * FROM <table>` with no WHERE, so
 stand between one company and another. The data is committed for real into a dedicated database
 (migrated to head, dropped afterwards), because the `db` fixture's rolled-back transaction is
 invisible to other connections.
+
+Wall 2 also has to hold against SQL injected into the app's own connection: `TRICKS` is what an
+attacker would try there, and none of it may show a row of another company.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +27,15 @@ from sqlmodel import Session
 
 from models import TENANT_TABLES, Company, Role, User, metadata
 from services.core.actor import Actor
-from services.core.db import apply_scope, current_scope, get_engine, session_scope, system_scope, tenant_scope
+from services.core.db import (
+    apply_scope,
+    current_scope,
+    get_engine,
+    get_system_engine,
+    session_scope,
+    system_scope,
+    tenant_scope,
+)
 from services.core.schema import alembic_config, upgrade_head
 from services.identity.auth import actor_for
 from tests.conftest import create_database, drop_database
@@ -52,14 +65,17 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-RLS_TABLES = ("companies", *TENANT_TABLES)
-NOT_RLS_TABLES = {"sessions", "plans"}  # no company (sessions) / the public catalogue (plans)
-NULL_COMPANY_TABLES = {"users", "audit_logs"}  # admins and operator-wide audit rows
+RLS_TABLES = ("companies", *TENANT_TABLES, "sessions")
+NOT_RLS_TABLES = {"plans"}  # the public catalogue
+NULL_COMPANY_TABLES = {"users", "audit_logs", "sessions"}  # admins, operator-wide audit rows, admins' sessions
+POLICIES = {"tenant_isolation", "operator_access", "owner_maintenance"}
 RLS_REFUSAL = "new row violates row-level security policy"
+# A session belongs to its user's company: the table has no company column of its own.
+SESSION_COMPANY = "(SELECT u.company_id FROM users u WHERE u.id = sessions.user_id)"
 
 
 def company_column(table: str) -> str:
-    return "id" if table == "companies" else "company_id"
+    return {"companies": "id", "sessions": SESSION_COMPANY}.get(table, "company_id")
 
 
 @dataclass
@@ -81,10 +97,23 @@ class RlsDatabase:
     app_url: str
     separate_roles: bool
     engine: Engine  # the app role, ONE pooled connection: consecutive transactions share it
+    system_engine: Engine  # the system role (BYPASSRLS): seeding and the counts below
     a: Tenant
     b: Tenant
     admin: User
     totals: dict[str, int]  # table -> all rows, operator's included
+    user_companies: dict[uuid.UUID, uuid.UUID | None]  # every user -> company (a session's company)
+
+    @property
+    def operator(self) -> Actor:
+        return actor_for(self.admin)
+
+    def seen(self, session: Session, table: str) -> list[uuid.UUID | None]:
+        """The company of every row the transaction can see: `SELECT *`, no WHERE at all."""
+        rows = session.execute(sa.text(f"SELECT * FROM {table}")).mappings().all()
+        if table == "sessions":
+            return [self.user_companies[row["user_id"]] for row in rows]
+        return [row[company_column(table)] for row in rows]
 
 
 def populate(session: Session, name: str, plan: Plan) -> Tenant:
@@ -105,6 +134,7 @@ def populate(session: Session, name: str, plan: Plan) -> Tenant:
     invitation = make_invitation(session, company)  # no sender: its company_id can be changed alone
     make_audit(session, company, actor=manager)
     make_session(session, worker)
+    make_session(session, manager)
     return Tenant(company, manager, project.id, invitation.id)
 
 
@@ -115,34 +145,33 @@ def count_rows(session: Session, table: str, company_id: uuid.UUID | None = None
     return int(session.scalar(query, {"c": company_id}) or 0)
 
 
-def companies_of_all_rows(session: Session, table: str) -> list[uuid.UUID | None]:
-    """The company of every row the transaction can see: `SELECT *`, no WHERE at all."""
-    rows = session.execute(sa.text(f"SELECT * FROM {table}")).mappings().all()
-    return [row[company_column(table)] for row in rows]
-
-
 @pytest.fixture(scope="module")
-def rls(test_env: TestServers) -> Iterator[RlsDatabase]:
+def rls(test_env: TestServers, migrated_database: str) -> Iterator[RlsDatabase]:
+    """(migrated_database: the settings name the system role, which reads each database's scope key.)"""
     name = create_database(test_env, "wd_rls")
     owner_url, app_url = test_env.database(name), test_env.database(name, app_role=True)
     app_role = make_url(app_url).username
     separate_roles = app_role != make_url(owner_url).username
     upgrade_head(owner_url, app_role=app_role if separate_roles else None)
     engine = sa.create_engine(app_url, pool_size=1, max_overflow=0)
+    system = sa.create_engine(test_env.database(name, system_role=True), pool_size=1, max_overflow=0)
     try:
-        with system_scope(engine) as session:  # system work (seeding): the bypass, as the app role
+        with system_scope(system) as session:  # system work (seeding): the system role bypasses the policies
             plan = make_plan(session)
             a, b = populate(session, "Alpha", plan), populate(session, "Beta", plan)
             admin = make_admin(session)
+            make_session(session, admin)  # a session with no company: the operator's
             make_audit(session, None, actor=admin, action="plan.create")  # operator-wide row
-        with system_scope(engine) as session:
+        with system_scope(system) as session:
             for tenant in (a, b):
                 tenant.rows = {table: count_rows(session, table, tenant.company.id) for table in RLS_TABLES}
                 assert all(tenant.rows.values()), f"a tenant table has no row: {tenant.rows}"
             totals = {table: count_rows(session, table) for table in RLS_TABLES}
-        yield RlsDatabase(owner_url, app_url, separate_roles, engine, a, b, admin, totals)
+            users = {row.id: row.company_id for row in session.execute(sa.text("SELECT id, company_id FROM users"))}
+        yield RlsDatabase(owner_url, app_url, separate_roles, engine, system, a, b, admin, totals, users)
     finally:
         engine.dispose()
+        system.dispose()
         drop_database(test_env, name)
 
 
@@ -156,8 +185,8 @@ def separate_roles(rls: RlsDatabase) -> RlsDatabase:
 # ---- the schema --------------------------------------------------------------------------
 
 
-def test_every_tenant_table_and_companies_is_forced_under_one_policy(rls: RlsDatabase) -> None:
-    with system_scope(rls.engine) as session:
+def test_every_tenant_table_companies_and_sessions_are_forced_under_the_same_policies(rls: RlsDatabase) -> None:
+    with system_scope(rls.system_engine) as session:
         flags = dict(
             session.execute(
                 sa.text(
@@ -167,14 +196,20 @@ def test_every_tenant_table_and_companies_is_forced_under_one_policy(rls: RlsDat
             ).all()
         )
         policies = session.execute(
-            sa.text("SELECT tablename, policyname, cmd, qual, with_check FROM pg_policies")
+            sa.text("SELECT tablename, policyname, cmd, roles, qual, with_check FROM pg_policies")
         ).all()
     assert {table for table, forced in flags.items() if forced} == set(RLS_TABLES)
     # A new table must be either a tenant table or declared company-free here, on purpose.
     assert set(metadata.tables) - set(RLS_TABLES) == NOT_RLS_TABLES
-    assert sorted(p.tablename for p in policies) == sorted(RLS_TABLES), "exactly one policy per table"
+    assert sorted((p.tablename, p.policyname) for p in policies) == sorted(
+        (table, policy) for table in RLS_TABLES for policy in POLICIES
+    ), "exactly these policies on every table"
+    owner = make_url(rls.owner_url).username
     for policy in policies:
         assert policy.cmd == "ALL" and policy.qual == policy.with_check, policy
+        assert "rls_bypass" not in policy.qual or policy.policyname == "owner_maintenance", policy
+        expected_roles = [owner] if policy.policyname == "owner_maintenance" else ["public"]
+        assert list(policy.roles) == expected_roles, policy
 
 
 # ---- reads -------------------------------------------------------------------------------
@@ -184,19 +219,19 @@ def test_every_tenant_table_and_companies_is_forced_under_one_policy(rls: RlsDat
 def test_a_tenant_sees_only_its_own_rows_even_without_any_filter(rls: RlsDatabase, table: str) -> None:
     for tenant in (rls.a, rls.b):
         with tenant_scope(tenant.actor, rls.engine) as session:
-            seen = companies_of_all_rows(session, table)
+            seen = rls.seen(session, table)
         assert seen == [tenant.company.id] * tenant.rows[table]
 
 
 @pytest.mark.parametrize("table", RLS_TABLES)
 def test_without_a_scope_no_tenant_row_is_visible(rls: RlsDatabase, table: str) -> None:
     with session_scope(rls.engine) as session:
-        assert companies_of_all_rows(session, table) == []
+        assert rls.seen(session, table) == []
     with session_scope(rls.engine) as session:  # set but empty, and a bypass value other than 'on'
         session.execute(
             sa.text("SELECT set_config('app.company_id', '', true), set_config('app.rls_bypass', 'true', true)")
         )
-        assert companies_of_all_rows(session, table) == []
+        assert rls.seen(session, table) == []
 
 
 def test_a_malformed_company_setting_is_an_error_not_a_wider_view(rls: RlsDatabase) -> None:
@@ -206,10 +241,10 @@ def test_a_malformed_company_setting_is_an_error_not_a_wider_view(rls: RlsDataba
 
 
 @pytest.mark.parametrize("table", RLS_TABLES)
-def test_the_bypass_and_the_operator_see_every_row(rls: RlsDatabase, table: str) -> None:
-    for scope in (system_scope(rls.engine), tenant_scope(actor_for(rls.admin), rls.engine)):
+def test_system_work_and_the_operator_see_every_row(rls: RlsDatabase, table: str) -> None:
+    for scope in (system_scope(rls.system_engine), tenant_scope(rls.operator, rls.engine)):
         with scope as session:
-            seen = companies_of_all_rows(session, table)
+            seen = rls.seen(session, table)
         assert len(seen) == rls.totals[table]
         assert seen.count(rls.a.company.id) == rls.a.rows[table] and seen.count(rls.b.company.id) == rls.b.rows[table]
         if table in NULL_COMPANY_TABLES:
@@ -217,7 +252,7 @@ def test_the_bypass_and_the_operator_see_every_row(rls: RlsDatabase, table: str)
 
 
 def test_force_binds_the_table_owner_too(rls: RlsDatabase) -> None:
-    """Seeding and data fixes that connect as the owner need system_scope() like everyone else."""
+    """Data fixes that connect as the owner need system_scope() (the owner's maintenance bypass) like everyone else."""
     owner = sa.create_engine(rls.owner_url, poolclass=sa.NullPool)
     try:
         with session_scope(owner) as session:
@@ -228,35 +263,39 @@ def test_force_binds_the_table_owner_too(rls: RlsDatabase) -> None:
         owner.dispose()
 
 
-def test_plans_and_sessions_are_not_under_row_level_security(rls: RlsDatabase) -> None:
+def test_plans_are_not_under_row_level_security(rls: RlsDatabase) -> None:
     with session_scope(rls.engine) as session:
         assert count_rows(session, "plans") >= 1
-        assert count_rows(session, "sessions") == 2
 
 
 # ---- writes ------------------------------------------------------------------------------
 
 
+def rows_of_b(table: str) -> str:
+    return "user_id = ANY(:b_users)" if table == "sessions" else f"{company_column(table)} = :b"
+
+
+def b_params(rls: RlsDatabase) -> dict[str, Any]:
+    b_users = [user for user, company in rls.user_companies.items() if company == rls.b.company.id]
+    return {"b": rls.b.company.id, "b_users": b_users}
+
+
 @pytest.mark.parametrize("table", RLS_TABLES)
 def test_a_tenant_cannot_update_or_delete_another_tenants_rows(rls: RlsDatabase, table: str) -> None:
-    column = company_column(table)
+    where, params = rows_of_b(table), b_params(rls)
     session = Session(rls.engine)
     try:
         apply_scope(session, rls.a.actor)
         if table == "audit_logs":  # the app may not UPDATE or DELETE the trail at all (grants)
-            for statement in (
-                f"UPDATE {table} SET action = 'x' WHERE {column} = :b",
-                f"DELETE FROM {table} WHERE {column} = :b",
-            ):
+            for statement in (f"UPDATE {table} SET action = 'x' WHERE {where}", f"DELETE FROM {table} WHERE {where}"):
                 with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), session.begin_nested():
-                    session.execute(sa.text(statement), {"b": rls.b.company.id})
+                    session.execute(sa.text(statement), params)
         else:
-            update = session.execute(
-                sa.text(f"UPDATE {table} SET {column} = {column} WHERE {column} = :b"), {"b": rls.b.company.id}
-            )
-            delete = session.execute(sa.text(f"DELETE FROM {table} WHERE {column} = :b"), {"b": rls.b.company.id})
+            touched = {"companies": "id", "sessions": "ip"}.get(table, "company_id")
+            update = session.execute(sa.text(f"UPDATE {table} SET {touched} = {touched} WHERE {where}"), params)
+            delete = session.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)
             assert (update.rowcount, delete.rowcount) == (0, 0)  # type: ignore[attr-defined]
-        apply_scope(session, None, bypass=True)  # same transaction, now seeing everything
+        apply_scope(session, rls.operator)  # same transaction, now the operator's: B's rows are all there
         assert count_rows(session, table, rls.b.company.id) == rls.b.rows[table]
     finally:
         session.rollback()
@@ -275,6 +314,9 @@ INSERTS_INTO_B: dict[str, str] = {
     "VALUES (:b, '', '', 'forged', '', '', '', '')",
     "audit_logs (operator-wide)": "INSERT INTO audit_logs (company_id, actor_email, actor_role, action, target_type, target_id, ip, user_agent) "
     "VALUES (NULL, '', '', 'forged', '', '', '', '')",
+    # A session for B's manager would be a login into company B.
+    "sessions": "INSERT INTO sessions (id, user_id, token_hash, user_agent, ip, absolute_expires_at) "
+    "VALUES (gen_random_uuid(), :b_manager, md5(random()::text), '', '', now() + interval '1 hour')",
     "invitations (moved into B)": "UPDATE invitations SET company_id = :b WHERE id = :a_invitation",
     "projects (moved into B)": "UPDATE projects SET company_id = :b WHERE id = :a_project",
 }
@@ -285,6 +327,7 @@ def test_a_tenant_cannot_write_a_row_into_another_tenant(rls: RlsDatabase, case:
     params: dict[str, Any] = {
         "b": rls.b.company.id,
         "b_project": rls.b.project_id,
+        "b_manager": rls.b.manager.id,
         "a_invitation": rls.a.invitation_id,
         "a_project": rls.a.project_id,
     }
@@ -305,7 +348,10 @@ def test_a_tenant_can_still_write_its_own_rows(rls: RlsDatabase) -> None:
         updated = session.execute(
             sa.text("UPDATE invitations SET email = email WHERE id = :i"), {"i": rls.a.invitation_id}
         )
-        assert (created.rowcount, updated.rowcount) == (1, 1)  # type: ignore[attr-defined]
+        revoked = session.execute(
+            sa.text("UPDATE sessions SET revoked_at = now() WHERE user_id = :m"), {"m": rls.a.manager.id}
+        )
+        assert (created.rowcount, updated.rowcount, revoked.rowcount) == (1, 1, 1)  # type: ignore[attr-defined]
     finally:
         session.rollback()
         session.close()
@@ -313,12 +359,12 @@ def test_a_tenant_can_still_write_its_own_rows(rls: RlsDatabase) -> None:
 
 def test_deleting_a_company_still_cascades_through_rows_of_every_table(rls: RlsDatabase) -> None:
     """Foreign-key actions run as the table owner and ignore the policies (the app may not even DELETE audit rows)."""
-    with system_scope(rls.engine) as session:
+    with system_scope(rls.system_engine) as session:
         doomed = populate(session, "Gamma", make_plan(session))
     with tenant_scope(doomed.actor, rls.engine) as session:
         deleted = session.execute(sa.text("DELETE FROM companies WHERE id = :c"), {"c": doomed.company.id})
         assert deleted.rowcount == 1  # type: ignore[attr-defined]
-    with system_scope(rls.engine) as session:
+    with system_scope(rls.system_engine) as session:
         assert {table: count_rows(session, table, doomed.company.id) for table in RLS_TABLES} == dict.fromkeys(
             RLS_TABLES, 0
         )
@@ -333,26 +379,30 @@ def settings_and_pid(session: Session) -> tuple[Any, ...]:
     return tuple(
         session.execute(
             sa.text(
-                "SELECT pg_backend_pid(), current_setting('app.company_id', true), current_setting('app.rls_bypass', true)"
+                "SELECT pg_backend_pid(), current_setting('app.company_id', true), "
+                "current_setting('app.operator', true), current_setting('app.scope_proof', true)"
             )
         ).one()
     )
 
 
+UNSCOPED = {("", "", ""), ("", "off", ""), (None, None, None)}
+
+
 def test_the_scope_never_leaks_into_the_next_transaction_on_a_pooled_connection(rls: RlsDatabase) -> None:
     with tenant_scope(rls.a.actor, rls.engine) as session:
-        pid, company, _ = settings_and_pid(session)
-        assert company == str(rls.a.company.id)
+        pid, company, _, proof = settings_and_pid(session)
+        assert company == str(rls.a.company.id) and proof
         assert count_rows(session, "projects") == rls.a.rows["projects"]
     with session_scope(rls.engine) as session:
         assert settings_and_pid(session)[0] == pid, "not the same pooled connection: the test proves nothing"
-        assert settings_and_pid(session)[1:] in {("", ""), ("", "off"), (None, None)}
+        assert settings_and_pid(session)[1:] in UNSCOPED
         assert count_rows(session, "projects") == 0
-    with system_scope(rls.engine) as session:
+    with tenant_scope(rls.operator, rls.engine) as session:
         assert count_rows(session, "projects") == rls.totals["projects"]
     with session_scope(rls.engine) as session:
         assert settings_and_pid(session)[0] == pid
-        assert settings_and_pid(session)[2] != "on"
+        assert settings_and_pid(session)[1:] in UNSCOPED
         assert count_rows(session, "projects") == 0
     with pytest.raises(RuntimeError), tenant_scope(rls.b.actor, rls.engine) as session:
         raise RuntimeError("a failed unit of work is rolled back, its scope with it")
@@ -367,17 +417,142 @@ def test_the_scope_survives_a_commit_inside_the_unit_of_work(rls: RlsDatabase) -
         assert count_rows(session, "projects") == rls.b.rows["projects"]
         assert count_rows(session, "projects", rls.a.company.id) == 0
         scope = current_scope(session)
-        assert scope is not None and scope.company_id == str(rls.b.company.id) and not scope.bypass
+        assert scope is not None and scope.company_id == str(rls.b.company.id) and not scope.operator
 
 
-def test_the_app_uses_the_app_role_engine(test_env: TestServers, migrated_database: str) -> None:
+def test_the_app_uses_the_app_role_engine_and_system_work_the_system_role(
+    test_env: TestServers, migrated_database: str
+) -> None:
     app_role = make_url(test_env.database(migrated_database, app_role=True)).username
+    system_role = make_url(test_env.database(migrated_database, system_role=True)).username
     assert get_engine().url.username == app_role
+    assert get_system_engine().url.username == system_role
     with system_scope() as session:
-        assert session.scalar(sa.text("SELECT current_user")) == app_role
+        assert session.scalar(sa.text("SELECT current_user")) == system_role
+
+
+def test_the_system_role_bypasses_the_policies_and_owns_nothing(rls: RlsDatabase) -> None:
+    with system_scope(rls.system_engine) as session:
+        role = session.execute(
+            sa.text(
+                "SELECT rolsuper, rolbypassrls, (SELECT count(*) FROM pg_class WHERE relowner = r.oid) "
+                "FROM pg_roles r WHERE rolname = current_user"
+            )
+        ).one()
+    assert tuple(role) == (False, True, 0)
+
+
+def test_the_system_pool_is_its_own_and_small(test_env: TestServers, migrated_database: str) -> None:
+    system, app = get_system_engine(), get_engine()
+    assert system is not app and system.pool is not app.pool
+    assert system.pool.size() < app.pool.size()  # type: ignore[attr-defined]
 
 
 # ---- no way out for the app role ---------------------------------------------------------
+
+
+# What SQL injected into a tenant's transaction would try, statement by statement. `{owner}` is the
+# table owner's name; :b is company B's id; :b_proof and :operator_proof are valid proofs, but made
+# for another connection (as if read from another backend's query).
+SET_B = "SELECT set_config('app.company_id', :b, false)"
+TRICKS: dict[str, list[str]] = {
+    "the old bypass setting": ["SELECT set_config('app.rls_bypass', 'on', false)"],
+    "the old bypass, SET LOCAL": ["SET LOCAL app.rls_bypass = 'on'"],
+    "B's id for the session": [SET_B],
+    "B's id for the transaction": ["SELECT set_config('app.company_id', :b, true)"],
+    "the operator flag": ["SELECT set_config('app.operator', 'on', false)"],
+    "the operator flag, no company": [
+        "SELECT set_config('app.company_id', '', false), set_config('app.operator', 'on', false)"
+    ],
+    "B's id with a proof leaked from another connection": [
+        SET_B,
+        "SELECT set_config('app.scope_proof', :b_proof, false)",
+    ],
+    "the operator with a proof leaked from another connection": [
+        "SELECT set_config('app.company_id', '', false), set_config('app.operator', 'on', false)",
+        "SELECT set_config('app.scope_proof', :operator_proof, false)",
+    ],
+    "SET ROLE to the owner": ['SET ROLE "{owner}"', SET_B],
+    "SET ROLE to the system role": ["SET ROLE workdash_system", SET_B],
+    "RESET ROLE": ["RESET ROLE", "RESET SESSION AUTHORIZATION", SET_B],
+    "SET SESSION AUTHORIZATION": ['SET SESSION AUTHORIZATION "{owner}"', SET_B],
+    "row_security off": ["SET row_security = off", SET_B],
+    "read the scope key": ["SELECT key FROM workdash_rls.scope_key"],
+    "write a scope key of our own": ["UPDATE workdash_rls.scope_key SET key = key"],
+    "a temporary table in front of a real one": [
+        "CREATE TEMP TABLE projects AS SELECT * FROM public.projects",
+        "CREATE TEMP TABLE users (id uuid, company_id uuid)",
+    ],
+    "a function or schema of our own": [
+        "CREATE FUNCTION public.sha256(bytea) RETURNS bytea LANGUAGE sql AS 'SELECT $1'",
+        "CREATE SCHEMA workdash_rls_evil",
+    ],
+    "turn the policies off": [
+        "ALTER TABLE projects DISABLE ROW LEVEL SECURITY",
+        "ALTER FUNCTION workdash_rls.verified_scope() SECURITY INVOKER",
+        "CREATE OR REPLACE FUNCTION workdash_rls.company() RETURNS uuid LANGUAGE sql AS 'SELECT NULL::uuid'",
+    ],
+    "reset every setting, then B": ["RESET ALL", "DISCARD ALL", SET_B],
+}
+
+
+def scope_key(rls: RlsDatabase) -> bytes:
+    """The database's scope key, read as its owner: what an attacker would need and cannot read."""
+    owner = sa.create_engine(rls.owner_url, poolclass=sa.NullPool)
+    try:
+        with owner.connect() as conn:
+            return bytes(conn.scalar(sa.text("SELECT key FROM workdash_rls.scope_key")))
+    finally:
+        owner.dispose()
+
+
+def trick_params(rls: RlsDatabase) -> dict[str, str]:
+    key, b, elsewhere = scope_key(rls), str(rls.b.company.id), 1_000_000  # no backend has that pid
+
+    def proof(company: str, operator: str) -> str:
+        return hmac.new(key, f"{company}|{operator}|{elsewhere}".encode(), hashlib.sha256).hexdigest()
+
+    return {"b": b, "b_proof": proof(b, "off"), "operator_proof": proof("", "on")}
+
+
+def rows_seen(rls: RlsDatabase, session: Session, tenant: Tenant) -> dict[str, int]:
+    """How many of `tenant`'s rows `SELECT *` shows, per table. A query refused outright shows none."""
+    seen = {}
+    for table in RLS_TABLES:
+        try:
+            with session.begin_nested():
+                seen[table] = rls.seen(session, table).count(tenant.company.id)
+        except sa.exc.ProgrammingError as refused:  # row_security = off: the query errors instead
+            assert "row-level security" in str(refused), refused
+            seen[table] = 0
+    return seen
+
+
+@pytest.mark.parametrize("trick", TRICKS)
+def test_no_sql_the_app_role_runs_shows_another_companys_rows(separate_roles: RlsDatabase, trick: str) -> None:
+    """In company A's scope, after the trick (in this transaction and the next ones on the same pooled
+    connection, where whatever it set for the session is still there): zero rows of company B."""
+    rls = separate_roles
+    nothing, params = dict.fromkeys(RLS_TABLES, 0), trick_params(rls)
+    owner = make_url(rls.owner_url).username
+    engine = sa.create_engine(rls.app_url, pool_size=1, max_overflow=0)  # its own: the trick may poison it
+    try:
+        with tenant_scope(rls.a.actor, engine) as session:
+            for statement in TRICKS[trick]:
+                try:
+                    with session.begin_nested():
+                        session.execute(sa.text(statement.format(owner=owner)), params)
+                except sa.exc.DBAPIError as refused:  # refused is fine; what matters is what can be seen after
+                    assert isinstance(refused.orig, Exception)
+            assert rows_seen(rls, session, rls.b) == nothing
+        with tenant_scope(rls.a.actor, engine) as session:
+            assert rows_seen(rls, session, rls.b) == nothing
+            # Not vacuous: A still sees exactly its own rows (with row_security off no query runs at all).
+            assert rows_seen(rls, session, rls.a) == (nothing if trick == "row_security off" else rls.a.rows)
+        with session_scope(engine) as session:
+            assert rows_seen(rls, session, rls.b) == nothing
+    finally:
+        engine.dispose()
 
 
 def test_the_app_role_cannot_turn_row_security_off(rls: RlsDatabase) -> None:
@@ -400,6 +575,7 @@ OWNER_ONLY = [
     "ALTER POLICY tenant_isolation ON projects USING (true)",
     "CREATE POLICY open_door ON projects USING (true)",
     "ALTER TABLE projects OWNER TO CURRENT_USER",
+    "ALTER FUNCTION workdash_rls.verified_scope() SECURITY INVOKER",
 ]
 
 
@@ -409,40 +585,52 @@ def test_the_app_role_cannot_change_the_policies(separate_roles: RlsDatabase, st
         session.execute(sa.text(statement))
 
 
-def test_the_app_role_cannot_become_the_owner(separate_roles: RlsDatabase) -> None:
-    owner = make_url(separate_roles.owner_url).username
+@pytest.mark.parametrize("role", ["owner", "workdash_system"])
+def test_the_app_role_cannot_become_the_owner_nor_the_system_role(separate_roles: RlsDatabase, role: str) -> None:
+    name = make_url(separate_roles.owner_url).username if role == "owner" else role
     with (
         pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
         session_scope(separate_roles.engine) as session,
     ):
-        session.execute(sa.text(f'SET LOCAL ROLE "{owner}"'))
+        session.execute(sa.text(f'SET LOCAL ROLE "{name}"'))
 
 
-# ---- the revision ------------------------------------------------------------------------
+# ---- the revisions -----------------------------------------------------------------------
 
 
-def rls_state(url: str) -> tuple[int, int, bool]:
-    """(tables with row-level security, policies, whether ix_sessions_user_id exists)."""
+def rls_state(url: str) -> tuple[int, int, bool, bool]:
+    """(tables with row-level security, policies, whether ix_sessions_user_id exists, whether the app
+    role's bypass setting is honoured)."""
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     try:
         with engine.connect() as conn:
             tables = conn.scalar(sa.text("SELECT count(*) FROM pg_class WHERE relrowsecurity OR relforcerowsecurity"))
             policies = conn.scalar(sa.text("SELECT count(*) FROM pg_policies"))
             index = conn.scalar(sa.text("SELECT to_regclass('ix_sessions_user_id') IS NOT NULL"))
-        return int(tables or 0), int(policies or 0), bool(index)
+            honoured = conn.scalar(
+                sa.text("SELECT count(*) FROM pg_policies WHERE qual LIKE '%rls_bypass%' AND roles = '{public}'")
+            )
+        return int(tables or 0), int(policies or 0), bool(index), bool(honoured)
     finally:
         engine.dispose()
 
 
-def test_the_revision_downgrades_cleanly_and_upgrades_again(empty_database: str) -> None:
-    upgrade_head(empty_database)
-    assert rls_state(empty_database) == (len(RLS_TABLES), len(RLS_TABLES), True)
-    engine = sa.create_engine(empty_database, poolclass=sa.NullPool)
+def downgrade_one(url: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
     try:
         with engine.begin() as connection:
             command.downgrade(alembic_config(connection), "-1")
     finally:
         engine.dispose()
-    assert rls_state(empty_database) == (0, 0, False)
+
+
+def test_the_revisions_downgrade_cleanly_and_upgrade_again(empty_database: str) -> None:
+    at_head = (len(RLS_TABLES), len(RLS_TABLES) * len(POLICIES), True, False)
     upgrade_head(empty_database)
-    assert rls_state(empty_database) == (len(RLS_TABLES), len(RLS_TABLES), True)
+    assert rls_state(empty_database) == at_head
+    downgrade_one(empty_database)  # the second wall: back to one policy per table that honours the bypass
+    assert rls_state(empty_database) == (len(RLS_TABLES) - 1, len(RLS_TABLES) - 1, True, True)
+    downgrade_one(empty_database)  # row-level security itself
+    assert rls_state(empty_database) == (0, 0, False, False)
+    upgrade_head(empty_database)
+    assert rls_state(empty_database) == at_head

@@ -24,6 +24,7 @@ STRONG = {
     "SECRET_KEY": secrets.token_urlsafe(48),
     "POSTGRES_PASSWORD": "Owner-" + secrets.token_urlsafe(18),
     "APP_DB_PASSWORD": "App-" + secrets.token_urlsafe(18),
+    "SYSTEM_DB_PASSWORD": "System-" + secrets.token_urlsafe(18),
     "REDIS_PASSWORD": "Redis-" + secrets.token_urlsafe(18),
     "AWS_SECRET_ACCESS_KEY": "S3-" + secrets.token_urlsafe(18),
 }
@@ -61,6 +62,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         "REDIS_URL": f"redis://:{STRONG['REDIS_PASSWORD']}@redis:6379/0",
         "S3_ENDPOINT_URL": "http://minio:9000",
         "AWS_SECRET_ACCESS_KEY": STRONG["AWS_SECRET_ACCESS_KEY"],
+        "PUBLIC_URL": "https://work.example.com",
     }
     env.update(overrides)
     return env
@@ -127,6 +129,8 @@ def test_production_refuses_missing_servers_and_names_the_variable(
         ({"POSTGRES_PASSWORD": "saaspass"}, "POSTGRES_PASSWORD"),
         ({"DATABASE_URL": "postgresql://saasuser:saaspass@db/saasdb"}, "DATABASE_URL"),
         ({"APP_DATABASE_URL": "postgresql://workdash_app:apppass@db/saasdb"}, "APP_DATABASE_URL"),
+        ({"SYSTEM_DATABASE_URL": "postgresql://workdash_system:systempass@db/saasdb"}, "SYSTEM_DATABASE_URL"),
+        ({"SYSTEM_DATABASE_URL": "postgresql://workdash_system:change-me@db/saasdb"}, "SYSTEM_DATABASE_URL"),
         ({"REDIS_URL": "redis://:change-me@redis:6379/0"}, "REDIS_URL"),
         ({"AWS_SECRET_ACCESS_KEY": "workdash-dev-secret"}, "AWS_SECRET_ACCESS_KEY"),
         ({"AWS_SECRET_ACCESS_KEY": "change-me"}, "AWS_SECRET_ACCESS_KEY"),
@@ -150,6 +154,9 @@ def _compose_environment(values: dict[str, str]) -> dict[str, str]:
             "POSTGRES_HOST": "db",
             "APP_DATABASE_URL": (
                 f"postgresql+psycopg://{values['APP_DB_ROLE']}:{values['APP_DB_PASSWORD']}@db:5432/{values['POSTGRES_DB']}"
+            ),
+            "SYSTEM_DATABASE_URL": (
+                f"postgresql+psycopg://{values['SYSTEM_DB_ROLE']}:{values['SYSTEM_DB_PASSWORD']}@db:5432/{values['POSTGRES_DB']}"
             ),
             "REDIS_URL": f"redis://:{values['REDIS_PASSWORD']}@redis:6379/0",
             "S3_ENDPOINT_URL": "http://minio:9000",
@@ -178,6 +185,7 @@ def test_every_placeholder_of_the_production_example_is_refused(
     assert values[placeholder] == "change-me"
     named = {
         "APP_DB_PASSWORD": "APP_DATABASE_URL",
+        "SYSTEM_DB_PASSWORD": "SYSTEM_DATABASE_URL",
         "REDIS_PASSWORD": "REDIS_URL",
     }.get(placeholder, placeholder)
     with pytest.raises(ValidationError, match=named):
@@ -189,6 +197,21 @@ def test_production_example_with_real_secrets_is_accepted(settings_from_env: Set
     assert settings.env == "production"
     assert settings.resolved_database_url is not None
     assert make_url(settings.resolved_database_url).host == "db"
+
+
+@pytest.mark.parametrize(
+    "public_url",
+    ["http://work.example.com", "http://localhost:8000", "work.example.com", "ftp://work.example.com", "https://"],
+)
+def test_production_refuses_a_public_url_that_is_not_https(settings_from_env: SettingsFactory, public_url: str) -> None:
+    """Session cookies would travel in clear text, and Secure cookies would not be set at all."""
+    with pytest.raises(ValidationError, match="PUBLIC_URL"):
+        settings_from_env(**production_env(PUBLIC_URL=public_url))
+
+
+def test_an_http_public_url_is_fine_outside_production(settings_from_env: SettingsFactory) -> None:
+    for environment in ("local", "test", "ci"):
+        assert settings_from_env(ENV=environment, PUBLIC_URL="http://localhost:8000").public_url.startswith("http:")
 
 
 # ---- database URL ------------------------------------------------------------------------------
