@@ -177,12 +177,14 @@ class SessionCache:
     # ---- the subscriber thread ----
 
     def _listen_forever(self) -> None:
-        url = self.redis_url
+        url, reported = self.redis_url, False
         while url and not self._stopping.is_set():
             try:
                 self._listen(url)
             except (redis.RedisError, OSError) as exc:
-                log.warning("session cache: Redis pub/sub lost (%s); sessions are read from the database", exc)
+                if not reported or self._synced_at > -math.inf:  # once per outage, not once per retry
+                    log.warning("session cache: no Redis pub/sub (%s); sessions are read from the database", exc)
+                reported = True
             finally:
                 self._lose_sync()
             self._stopping.wait(RECONNECT_DELAY_S)
