@@ -15,7 +15,7 @@ information only, the CPU that PostgreSQL and Redis spent per event.
 
 Works on older checkouts too (the flat `services/` layout, before `devtools/`): copy it into their
 `bench/` and run it with their virtualenv.
-    .venv/bin/python bench/guard_cpu.py [--seconds 10] [--clients 1 50] [--workers 2]
+    .venv/bin/python bench/guard_cpu.py [--seconds 10] [--clients 1 50] [--workers 2] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -311,16 +311,24 @@ def drive(app: App, clients: int, seconds: float, backing: list[int], warmup: in
 
 
 def report(runs: list[Run]) -> None:
+    """Each figure is the median over the repetitions; the ratio's range shows how much they varied."""
     print("\nCPU per event in ms: the app's process tree; for information, PostgreSQL + Redis and this script")
     print(f"{'clients':>7}  {'app':<5} {'events/s':>9} {'p50 ms':>8} {'server CPU':>11} {'PG+Redis':>9} {'driver':>7}")
     for clients in sorted({r.clients for r in runs}):
-        bare, ours = (next(r for r in runs if r.clients == clients and r.app == name) for name in ("bare", "ours"))
-        for run in (bare, ours):
+        of = {name: [r for r in runs if r.clients == clients and r.app == name] for name in ("bare", "ours")}
+        for name, group in of.items():
+
+            def median(metric: str, group: list[Run] = group) -> float:
+                return statistics.median(getattr(r, metric) for r in group)
+
             print(
-                f"{clients:>7}  {run.app:<5} {run.per_second:>9.0f} {run.p50_ms:>8.1f} "
-                f"{run.cpu_ms:>11.3f} {run.backing_ms:>9.3f} {run.driver_ms:>7.3f}"
+                f"{clients:>7}  {name:<5} {median('per_second'):>9.0f} {median('p50_ms'):>8.1f} "
+                f"{median('cpu_ms'):>11.3f} {median('backing_ms'):>9.3f} {median('driver_ms'):>7.3f}"
             )
-        print(f"{'':>7}  ours/bare: server CPU per event {ours.cpu_ms / bare.cpu_ms:.2f}x")
+        ratios = [ours.cpu_ms / bare.cpu_ms for bare, ours in zip(of["bare"], of["ours"], strict=True)]
+        ratio = statistics.median(r.cpu_ms for r in of["ours"]) / statistics.median(r.cpu_ms for r in of["bare"])
+        spread = f" (runs: {min(ratios):.2f}x to {max(ratios):.2f}x)" if len(ratios) > 1 else ""
+        print(f"{'':>7}  ours/bare: server CPU per event {ratio:.2f}x{spread}")
 
 
 def main() -> None:
@@ -328,6 +336,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured run")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--workers", type=int, default=2, help="Granian workers of each app")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each app and client count (medians)")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="workdash-guard-cpu-"))
@@ -368,9 +377,16 @@ def main() -> None:
         ours.cookie = manager_cookie(ours.url)
         apps.append(ours)
 
-        print(f"{os.cpu_count()} CPUs, {args.workers} Granian workers per app, {args.seconds:.0f} s per run")
+        print(
+            f"{os.cpu_count()} CPUs, {args.workers} Granian workers per app, {args.repeat} x {args.seconds:.0f} s runs"
+        )
         print(f"bare: {apps[0].event}\nours: {ours.event} (as the demo manager)")
-        runs = [drive(app, clients, args.seconds, backing) for clients in args.clients for app in apps]
+        runs = [
+            drive(app, clients, args.seconds, backing)
+            for _ in range(args.repeat)
+            for clients in args.clients
+            for app in apps  # bare, then ours: one pair at a time, so both see the same machine
+        ]
         report(runs)
     finally:
         for app in apps:
