@@ -10,6 +10,7 @@ pub/sub listener must see every lost connection, because messages published mean
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -22,16 +23,15 @@ SOCKET_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 2.0
 
 
+def _connect(url: str, **options: Any) -> redis.Redis[str]:
+    return redis.Redis.from_url(
+        url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S, **options
+    )
+
+
 @lru_cache(maxsize=4)
 def _client_for(url: str) -> redis.Redis[str]:
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT_S,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        health_check_interval=30,
-        retry_on_timeout=False,
-    )
+    return _connect(url, health_check_interval=30, retry_on_timeout=False)
 
 
 def get_redis() -> redis.Redis[str]:
@@ -45,11 +45,4 @@ def get_redis() -> redis.Redis[str]:
 def subscriber_client(url: str) -> redis.Redis[str]:
     """A new client for one pub/sub listener: no retries, no health checks of its own (the listener
     pings), so a dropped connection raises instead of being silently reopened and resubscribed."""
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT_S,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        health_check_interval=0,
-        retry=Retry(NoBackoff(), 0),
-    )
+    return _connect(url, health_check_interval=0, retry=Retry(NoBackoff(), 0))

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from models import Company, Role, User, UserSession
 from services.core.actor import Actor
@@ -35,7 +35,7 @@ from services.identity import accounts, auth, session_cache
 from services.identity.session_cache import SYNC_LIMIT_S, SessionCache
 from services.people import team
 from services.tenants import companies
-from tests.conftest import RLS_BYPASS_SQL, clock_at
+from tests.conftest import clock_at, committed_session, delete_committed
 from tests.factories import make_admin, make_company, make_user
 
 pytestmark = pytest.mark.integration
@@ -59,8 +59,7 @@ class World:
 
 @pytest.fixture
 def world(owner_engine: Engine, clean_throttle: None) -> Iterator[World]:
-    with Session(owner_engine, expire_on_commit=False) as setup:
-        setup.execute(sa.text(RLS_BYPASS_SQL))
+    with committed_session(owner_engine) as setup:
         company = make_company(setup, "Cache Co")
         password_hash = hash_password(PASSWORD)
         data = World(
@@ -69,15 +68,10 @@ def world(owner_engine: Engine, clean_throttle: None) -> Iterator[World]:
             make_user(setup, company, Role.WORKER, password_hash=password_hash),
             make_admin(setup),
         )
-        setup.commit()
     try:
         yield data
     finally:
-        with Session(owner_engine) as cleanup:
-            cleanup.execute(sa.text(RLS_BYPASS_SQL))
-            cleanup.execute(sa.delete(Company).where(col(Company.id) == data.company.id))
-            cleanup.execute(sa.delete(User).where(col(User.id) == data.admin.id))
-            cleanup.commit()
+        delete_committed(owner_engine, companies=[data.company.id], users=[data.admin.id])
 
 
 @pytest.fixture
