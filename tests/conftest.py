@@ -12,6 +12,7 @@ import secrets
 import shutil
 import signal
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -189,6 +190,30 @@ def rolled_back_session(engine: Engine, *, rls_bypass: bool) -> Iterator[Session
         session.close()
         outer.rollback()
         connection.close()
+
+
+@contextmanager
+def committed_session(engine: Engine) -> Iterator[Session]:
+    """A session whose rows are committed for real when the block ends, so other connections (the
+    app's own transactions) see them; row-level security bypassed. Remove them with delete_committed."""
+    with Session(engine, expire_on_commit=False) as session:
+        session.execute(text(RLS_BYPASS_SQL))
+        yield session
+        session.commit()
+
+
+def delete_committed(engine: Engine, *, companies: list[uuid.UUID], users: list[uuid.UUID]) -> None:
+    """Remove what a test committed: the companies (every row of theirs goes with them) and `users`
+    (those of no company, such as an operator)."""
+    from sqlmodel import col, delete
+
+    from models import Company, User
+
+    with Session(engine) as session:
+        session.execute(text(RLS_BYPASS_SQL))
+        session.execute(delete(Company).where(col(Company.id).in_(companies)))
+        session.execute(delete(User).where(col(User.id).in_(users)))
+        session.commit()
 
 
 @pytest.fixture

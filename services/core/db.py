@@ -22,6 +22,13 @@ Which session to use:
 - `session_scope()`: no scope: tenant tables look empty, only `plans` is readable.
 A scope, once applied to a Session, is re-applied at the start of each of its transactions (so a
 `session.commit()` in the middle of a unit of work does not drop it).
+
+Hot path (every guarded handler opens a scope): pooled connections are not pinged on checkout, which
+would cost a round trip per transaction. The scope's own first statement is the check instead: if it
+finds the connection dead (database restarted, connection killed), SQLAlchemy invalidates it and
+the pool's older connections, and `apply_scope` begins once more on a fresh one; nothing of the
+unit of work has run yet. Only a `session_scope()` (no scope) or a scope applied to a transaction
+already under way can still fail once on a dead connection; the next transaction reconnects.
 """
 
 from __future__ import annotations
@@ -144,7 +151,7 @@ def system_database_url(settings: Settings | None = None) -> str:
 @lru_cache(maxsize=4)
 def get_engine(url: str | None = None) -> Engine:
     """The app role's engine by default; pass the owner URL only for migrations and seeding."""
-    return create_engine(url or app_database_url(), pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url or app_database_url(), pool_size=5, max_overflow=10)  # no pre-ping: see above
 
 
 def get_system_engine() -> Engine:
@@ -204,12 +211,17 @@ def apply_scope(session: Session, actor: Actor | None, *, bypass: bool = False) 
     Call it outside of savepoints: rolling back a savepoint also undoes the settings made inside it.
     """
     scope = DbScope.for_actor(actor, bypass=bypass)
-    first_time = _SCOPE_KEY not in session.info
     session.info[_SCOPE_KEY] = scope
-    if first_time:
-        event.listen(session, "after_begin", _reapply_scope)
     session.info[_APPLIED_ON_BEGIN] = False
-    connection = session.connection()  # begins a transaction if none is open: after_begin applies the scope
+    beginning = not session.in_transaction()
+    try:
+        connection = session.connection()  # begins a transaction if none is open: after_begin applies the scope
+    except DBAPIError as exc:
+        if not (beginning and exc.connection_invalidated):
+            raise
+        session.rollback()  # the pooled connection was dead: begin again on a new one
+        session.info[_APPLIED_ON_BEGIN] = False
+        connection = session.connection()
     if not session.info.pop(_APPLIED_ON_BEGIN, False):  # a transaction was already running
         connection.execute(_APPLY_SQL, scope.params(connection))
     return scope
@@ -221,7 +233,10 @@ def current_scope(session: Session) -> DbScope | None:
     return scope if isinstance(scope, DbScope) else None
 
 
+@event.listens_for(Session, "after_begin")
 def _reapply_scope(session: Session, transaction: Any, connection: Connection) -> None:
+    """Every Session's transactions start here; those given a scope by apply_scope get it again.
+    (One listener on the class: listening on each Session instance cost more than the check.)"""
     scope = current_scope(session)
     if scope is not None:
         connection.execute(_APPLY_SQL, scope.params(connection))

@@ -1,7 +1,9 @@
 """Login, sessions and logout.
 
 The browser holds a random session token in an HttpOnly cookie; the database holds only its SHA-256.
-Every request resolves the Actor from it, checking idle and absolute expiry and revocation.
+Every request resolves the Actor from it, checking idle and absolute expiry and revocation
+(`resolve_actor`: through a per-process cache that every revocation empties on every process within
+a second, see services/identity/session_cache.py).
 
 Everything here runs in the caller's transaction and system scope (`services.core.db.system_scope()`);
 nothing commits, with one exception: a failed login commits its `login_failed` audit entry before
@@ -18,7 +20,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -35,6 +37,8 @@ from services.core.errors import AuthenticationFailed, NotFound, ValidationFaile
 from services.core.passwords import verify_password
 from services.core.policy import Action, authorize
 from services.core.settings import get_settings
+from services.identity import session_cache
+from services.identity.session_cache import LAST_SEEN_EVERY, SessionCache
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +210,11 @@ def open_session(
 def resolve_session(session: Session, token: str | None, *, ip: str = "", user_agent: str = "") -> Actor | None:
     """The Actor behind a session token (with this request's ip and user agent), or None when the
     token is unknown, expired (idle or absolute), revoked, or its user or company is deactivated."""
+    found = _active_session(session, token)
+    return None if found is None else actor_for(found[1], found[2], ip=ip, user_agent=user_agent)
+
+
+def _active_session(session: Session, token: str | None) -> tuple[UserSession, User, Company | None] | None:
     found = _load_session(session, token)
     if found is None:
         return None
@@ -216,19 +225,35 @@ def resolve_session(session: Session, token: str | None, *, ip: str = "", user_a
     if company is not None and company.status is not CompanyStatus.ACTIVE:
         return None
     # Write last_seen at most once a minute: a handler call should not always cost a write.
-    if now - user_session.last_seen_at >= timedelta(minutes=1):
+    if now - user_session.last_seen_at >= LAST_SEEN_EVERY:
         user_session.last_seen_at = now
         session.add(user_session)
-    return actor_for(user, company, ip=ip, user_agent=user_agent)
+    return found
 
 
-def resolve_actor(token: str | None, *, ip: str = "", user_agent: str = "") -> Actor | None:
-    """The Actor behind a session token, in its own short transaction: the one way the websocket guard
-    and the HTTP routes turn a cookie into an Actor. Runs before any tenant is known: system scope."""
-    if not token:
+def resolve_actor(
+    token: str | None, *, ip: str = "", user_agent: str = "", cache: SessionCache | None = None
+) -> Actor | None:
+    """The Actor behind a session token: the one way the websocket guard and the HTTP routes turn a
+    cookie into an Actor. From the process's session cache when it may serve (services.identity.
+    session_cache says when), else in its own short system-scope transaction (no tenant known yet),
+    which refills the cache. `cache`: another instance than the process's (tests)."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    with system_scope() as session:
-        return resolve_session(session, token, ip=ip, user_agent=user_agent)
+    cache = cache if cache is not None else session_cache.process_cache()
+    key = hash_token(token)
+    actor = cache.get(key)
+    if actor is None:
+        ticket = cache.ticket()
+        with system_scope() as session:
+            found = _active_session(session, token)
+        if found is None:
+            return None
+        row, user, company = found
+        actor = actor_for(user, company)
+        valid_until = min(row.absolute_expires_at, row.last_seen_at + min(_idle_limit(), LAST_SEEN_EVERY))
+        cache.put(key, ticket, actor=actor, session_id=row.id, valid_until=valid_until)
+    return replace(actor, ip=_clip(ip, MAX_IP_LENGTH), user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH))
 
 
 def list_sessions(session: Session, actor: Actor, *, current_token: str | None = None) -> list[SessionInfo]:
@@ -267,6 +292,7 @@ def revoke_session(session: Session, actor: Actor, session_id: uuid.UUID) -> Non
     row.revoked_at = clock.now()
     session.add(row)
     session.flush()
+    session_cache.drop_after_commit(session, [row.id])
     audit.record(
         session,
         actor=actor,
@@ -289,6 +315,7 @@ def logout(session: Session, token: str | None, *, ip: str = "", user_agent: str
     user_session.revoked_at = clock.now()
     session.add(user_session)
     session.flush()
+    session_cache.drop_after_commit(session, [user_session.id])
     audit.record(
         session,
         actor=actor_for(user, company, ip=ip, user_agent=user_agent),
@@ -410,12 +437,14 @@ def _unrevoked_sessions(
 
 
 def _revoke(session: Session, rows: list[UserSession]) -> int:
+    """Revoke `rows`; every process's session cache drops them once the transaction commits."""
     now = clock.now()
     for row in rows:
         row.revoked_at = now
         session.add(row)
     if rows:
         session.flush()
+        session_cache.drop_after_commit(session, [row.id for row in rows])
     return len(rows)
 
 

@@ -33,7 +33,7 @@ from services.core.settings import get_settings
 from services.identity import auth
 from services.people import INVITABLE_ROLES, invitations, team
 from services.tenants import companies
-from tests.conftest import RLS_BYPASS_SQL
+from tests.conftest import committed_session, delete_committed
 from tests.factories import make_admin, make_company, make_invitation, make_project, make_user
 from tests.smtp_server import SmtpSink, use_settings
 
@@ -502,8 +502,7 @@ class Committed:
 @pytest.fixture
 def committed(owner_engine: Engine) -> Iterator[Committed]:
     """Rows committed for real (other connections see them), removed afterwards."""
-    with Session(owner_engine, expire_on_commit=False) as setup:
-        setup.execute(sa.text(RLS_BYPASS_SQL))
+    with committed_session(owner_engine) as setup:
         acme, globex = make_company(setup, "Acme RLS"), make_company(setup, "Globex RLS")
         manager = make_user(setup, acme, Role.MANAGER)
         g_worker = make_user(setup, globex, Role.WORKER)
@@ -517,15 +516,10 @@ def committed(owner_engine: Engine) -> Iterator[Committed]:
             make_project(setup, acme, "Site").id,
             make_project(setup, globex, "Depot").id,
         )
-        setup.commit()
     try:
         yield data
     finally:
-        with Session(owner_engine) as cleanup:
-            cleanup.execute(sa.text(RLS_BYPASS_SQL))
-            cleanup.execute(sa.delete(Company).where(col(Company.id).in_([acme.id, globex.id])))
-            cleanup.execute(sa.delete(User).where(col(User.id) == admin.id))
-            cleanup.commit()
+        delete_committed(owner_engine, companies=[acme.id, globex.id], users=[admin.id])
 
 
 def test_the_flow_works_as_the_app_role_in_its_scopes(committed: Committed, mail: SmtpSink) -> None:

@@ -1,0 +1,59 @@
+"""Pooled connections are not pinged on checkout (services/core/db.py): a scope's first statement
+finds a dead one, and the scope begins again on a fresh connection, so no unit of work fails."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from models import Role
+from services.core.actor import Actor
+from services.core.db import get_engine, system_scope, tenant_scope
+
+pytestmark = pytest.mark.integration
+
+BACKEND_PID = sa.text("SELECT pg_backend_pid()")
+SETTINGS = sa.text("SELECT current_setting('app.company_id'), current_setting('app.rls_bypass')")
+
+
+def kill_pooled_connections(app_engine: Engine) -> int:
+    """Terminate every other backend of the app role in this database (a restart, as the pool sees it)."""
+    with app_engine.connect() as killer:
+        killed = killer.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE usename = current_user AND datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    return int(killed or 0)
+
+
+@pytest.fixture
+def one_pooled_connection(app_engine: Engine) -> int:
+    """The app's pool holding exactly one idle connection; returns its backend's pid."""
+    get_engine().dispose()
+    with system_scope() as session:
+        pid = session.execute(BACKEND_PID).scalar()
+    assert get_engine().pool.checkedin() == 1 and isinstance(pid, int)
+    return pid
+
+
+def test_system_scope_replaces_a_dead_pooled_connection(app_engine: Engine, one_pooled_connection: int) -> None:
+    assert kill_pooled_connections(app_engine) == 1
+    with system_scope() as session:
+        assert session.execute(BACKEND_PID).scalar() != one_pooled_connection
+        assert tuple(session.execute(SETTINGS).one()) == ("", "on")
+
+
+def test_tenant_scope_replaces_a_dead_pooled_connection(app_engine: Engine, one_pooled_connection: int) -> None:
+    company_id = uuid.uuid4()
+    manager = Actor(user_id=uuid.uuid4(), company_id=company_id, role=Role.MANAGER, full_name="M", email="m@x.example")
+    assert kill_pooled_connections(app_engine) == 1
+    with tenant_scope(manager) as session:
+        assert session.execute(BACKEND_PID).scalar() != one_pooled_connection
+        assert tuple(session.execute(SETTINGS).one()) == (str(company_id), "off")
+    with tenant_scope(manager) as session:  # and the next transaction is scoped again
+        assert tuple(session.execute(SETTINGS).one()) == (str(company_id), "off")
