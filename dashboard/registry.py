@@ -33,6 +33,9 @@ from dashboard.features.signup.page import signup_page
 from dashboard.features.signup.state import SignupState
 from dashboard.features.team.page import team_page
 from dashboard.features.team.state import TeamState
+from dashboard.features.verify.page import verify_page
+from dashboard.features.verify.state import TOKEN_PARAM as VERIFY_TOKEN_PARAM
+from dashboard.features.verify.state import VerifyState
 from dashboard.state.base import HOME_ROUTE, LOGIN_ROUTE, NavItem
 from services.core.actor import Actor
 from services.core.mailer import OUTBOX_ENVIRONMENTS
@@ -57,6 +60,15 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("login", LOGIN_ROUTE, login_page, [LoginState.load], "login.title", None, in_nav=False),
     PageSpec("signup", "/signup", signup_page, [SignupState.load], "signup.title", None, in_nav=False),
+    PageSpec(
+        "verify",
+        f"/verify/[{VERIFY_TOKEN_PARAM}]",
+        verify_page,
+        [VerifyState.load],
+        "signup.verify_title",
+        None,
+        in_nav=False,
+    ),
     PageSpec("invite", f"/invite/[{TOKEN_PARAM}]", invite_page, [InviteState.load], "invite.title", None, in_nav=False),
     PageSpec("home", HOME_ROUTE, home_page, [HomeState.load], "home.title", Action.HOME_VIEW),
     PageSpec("projects", "/projects", projects_page, [ProjectsState.load], "projects.title", Action.PROJECT_LIST),

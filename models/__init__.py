@@ -24,7 +24,7 @@ from models.base import (  # noqa: E402
     utcnow,
 )
 from models.billing import Invoice, InvoiceLineItem, Payment, Plan, Subscription, Trial  # noqa: E402
-from models.tenancy import Company, Invitation, User, UserSession  # noqa: E402
+from models.tenancy import Company, Invitation, SignupVerification, User, UserSession  # noqa: E402
 from models.work import Project, ProjectMember, StoredFile, Task, TaskComment  # noqa: E402
 
 metadata = SQLModel.metadata
@@ -33,6 +33,7 @@ metadata = SQLModel.metadata
 TENANT_TABLES = (
     "users",
     "invitations",
+    "signup_verifications",
     "projects",
     "project_members",
     "tasks",
@@ -66,6 +67,7 @@ __all__ = [
     "ProjectMember",
     "ProjectStatus",
     "Role",
+    "SignupVerification",
     "StoredFile",
     "Subscription",
     "SubscriptionStatus",

@@ -1,4 +1,4 @@
-"""Companies (tenants), their users, login sessions and invitations."""
+"""Companies (tenants), their users, login sessions, invitations and sign-ups waiting for their link."""
 
 from __future__ import annotations
 
@@ -100,4 +100,25 @@ class Invitation(SQLModel, table=True):
     expires_at: datetime = tz_column(nullable=False)
     accepted_at: datetime | None = tz_column()
     revoked_at: datetime | None = tz_column()
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+
+
+class SignupVerification(SQLModel, table=True):
+    """A sign-up waiting for its emailed link. While the row exists the company's first manager is
+    inactive and the company has no trial; opening the link deletes it (single use). Only the
+    SHA-256 of the link's token is stored."""
+
+    __tablename__ = "signup_verifications"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["company_id", "user_id"], ["users.company_id", "users.id"], ondelete="CASCADE"),
+        sa.Index("ix_signup_verifications_expires_at", "expires_at"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    user_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False, index=True))
+    token_hash: str = Field(max_length=64, unique=True)
+    expires_at: datetime = tz_column(nullable=False)
     created_at: datetime = tz_column(nullable=False, server_now=True)

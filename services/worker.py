@@ -2,7 +2,8 @@
 
 It runs each domain's periodic jobs (`<domain>/jobs.py`); the jobs themselves hold no scheduling.
 
-Every minute: end trials whose time is up and delete sessions that can no longer be used.
+Every minute: end trials whose time is up, delete sessions that can no longer be used and sign-ups
+whose link expired unopened (with their company).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from services.billing import expire_trials
 from services.core.db import system_scope
 from services.core.db_roles import refuse_unsafe_database
 from services.core.settings import get_settings
-from services.identity import purge_sessions
+from services.identity import expire_sign_ups, purge_sessions
 
 log = logging.getLogger("workdash.worker")
 INTERVAL_S = 60
@@ -24,7 +25,11 @@ INTERVAL_S = 60
 def run_once() -> dict[str, int]:
     # System work across every company: the system role's pool (BYPASSRLS).
     with system_scope() as session:
-        return {"trials_expired": expire_trials(session), "sessions_purged": purge_sessions(session)}
+        return {
+            "trials_expired": expire_trials(session),
+            "sessions_purged": purge_sessions(session),
+            "signups_expired": expire_sign_ups(session),
+        }
 
 
 def main() -> None:

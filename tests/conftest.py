@@ -261,12 +261,27 @@ def demo(db: Session) -> Session:
 
 @pytest.fixture
 def clean_throttle(test_env: TestServers) -> Iterator[None]:
-    """The login throttle's Redis counters emptied before and after the test."""
-    from services.core import throttle
+    """The throttle's and the quotas' Redis counters emptied before and after the test."""
+    from services.core import quota, throttle
 
     throttle.clear_all()
+    quota.clear_all()
     yield
     throttle.clear_all()
+    quota.clear_all()
+
+
+@pytest.fixture
+def outbox(migrated_database: str) -> Iterator[None]:
+    """Mail goes to the dev outbox in Redis (MAIL_BACKEND=outbox), emptied before and after the test."""
+    from services.core import mailer
+    from services.core.redis_client import get_redis
+    from tests.smtp_server import use_settings
+
+    get_redis().delete(mailer.OUTBOX_KEY)
+    with use_settings(MAIL_BACKEND="outbox"):
+        yield
+    get_redis().delete(mailer.OUTBOX_KEY)
 
 
 def clock_at(monkeypatch: pytest.MonkeyPatch, start: datetime) -> Callable[[float], None]:

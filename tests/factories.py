@@ -26,6 +26,7 @@ from models import (
     Project,
     ProjectMember,
     Role,
+    SignupVerification,
     StoredFile,
     Subscription,
     SubscriptionStatus,
@@ -105,6 +106,13 @@ def make_invitation(
             **fields,
         ),
     )
+
+
+def make_signup_verification(db: Session, company: Company, user: User, **fields: Any) -> SignupVerification:
+    """A sign-up waiting for its link (the manager should be inactive, as sign-up leaves it)."""
+    fields.setdefault("expires_at", utcnow() + timedelta(hours=24))
+    fields.setdefault("token_hash", secrets.token_hex(32))
+    return save(db, SignupVerification(company_id=company.id, user_id=user.id, **fields))
 
 
 # ---- work --------------------------------------------------------------------------------

@@ -1,9 +1,14 @@
-"""Plain-HTTP auth routes mounted on Reflex's backend: login, logout, sign-up, invitation acceptance.
+"""Plain-HTTP auth routes mounted on Reflex's backend: login, logout, sign-up and its verification
+link, invitation acceptance.
 
 The forms are ordinary HTML forms, so they work before (and without) hydration. The session token
 travels only in our HttpOnly cookie; the websocket handshake carries it to the states (see
 dashboard/state/base.py). Errors never leak: every failure is a 303 back to the form's page with
-`?error=<translation key>` (and the entered non-secret fields, never a password).
+`?error=<translation key>` (`&retry=<seconds>` when throttled). The entered non-secret fields come
+back too, but never through the URL (proxy logs, browser history): they wait in Redis for a minute
+under a random id, `&form=<id>` (dashboard/api/form_echo.py). A password never comes back.
+A sign-up answers "check your mail" (`/signup?sent=1`) whatever the address, so the redirect does not
+tell whether it has an account.
 The database and password work runs in a worker thread: argon2 must not stall the event loop
 that also serves the websockets.
 """
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from dashboard.api import form_echo
 from dashboard.api.origins import origin_allowed
 from services import identity, people
 from services.core.actor import Actor
@@ -31,7 +38,9 @@ log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_FORM_FIELDS = 10
-MAX_ECHO_LENGTH = 320  # entered fields echoed back into the form after an error
+SIGNUP_SENT = "/signup?sent=1"  # the one answer of a sign-up that went through, known address or not
+
+Result = TypeVar("Result")
 
 
 def client_ip(request: Request) -> str:
@@ -40,8 +49,14 @@ def client_ip(request: Request) -> str:
 
 def _back(path: str, key: str, *, retry_after: int | None = None, echo: Mapping[str, str] | None = None) -> Response:
     query = {"error": key} | ({"retry": str(retry_after)} if retry_after else {})
-    query |= {k: v[:MAX_ECHO_LENGTH] for k, v in (echo or {}).items() if v}
-    response = RedirectResponse(f"{path}?{urlencode(query)}", status_code=303)
+    form_id = form_echo.keep(echo) if echo else None
+    if form_id is not None:
+        query[form_echo.FORM_PARAM] = form_id
+    return _see_other(f"{path}?{urlencode(query)}")
+
+
+def _see_other(location: str) -> Response:
+    response = RedirectResponse(location, status_code=303)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -78,15 +93,16 @@ def _signed_in(token: str) -> Response:
     return response
 
 
-async def _open_session(
+async def _run_form(
     request: Request,
     page_of: Callable[[Mapping[str, str]], str],
     echoed: tuple[str, ...],
-    start: Callable[[dict[str, str], str, str], tuple[str, Actor]],
+    start: Callable[[dict[str, str], str, str], Result],
+    done: Callable[[Result], Response],
 ) -> Response:
-    """The shared flow of login, sign-up and acceptance: read the form, check the origin, run `start`
-    (in system scope: there is no actor yet) and set the cookie, or go back to the form's page
-    (`page_of(fields)`) with the error."""
+    """The shared flow of every form: read it, check the origin, run `start` (in system scope: there
+    is no actor yet) and answer with `done(result)`, or go back to the form's page (`page_of(fields)`)
+    with the error."""
     try:
         parsed = await _form_fields(request)
     except Exception:  # noqa: BLE001 - a malformed body is bad input, whatever the parser raised
@@ -98,9 +114,7 @@ async def _open_session(
     if parsed is None:
         return _back(page, "error.invalid_input")
     try:
-        token, _actor = await run_in_threadpool(
-            start, fields, client_ip(request), request.headers.get("user-agent", "")
-        )
+        result = await run_in_threadpool(start, fields, client_ip(request), request.headers.get("user-agent", ""))
     except RateLimited as exc:
         return _back(page, "error.too_many_attempts", retry_after=exc.retry_after, echo=_echo(fields, echoed))
     except ServiceError as exc:
@@ -110,7 +124,17 @@ async def _open_session(
     except Exception:
         log.exception("%s failed unexpectedly", request.url.path)
         return _back(page, "error.generic", echo=_echo(fields, echoed))
-    return _signed_in(token)
+    return done(result)
+
+
+async def _open_session(
+    request: Request,
+    page_of: Callable[[Mapping[str, str]], str],
+    echoed: tuple[str, ...],
+    start: Callable[[dict[str, str], str, str], tuple[str, Actor]],
+) -> Response:
+    """Login, verification and acceptance: `start` opens a session, whose cookie the answer sets."""
+    return await _run_form(request, page_of, echoed, start, lambda opened: _signed_in(opened[0]))
 
 
 def _echo(fields: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
@@ -129,25 +153,40 @@ async def login_route(request: Request) -> Response:
 
 
 async def signup_route(request: Request) -> Response:
-    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
-        with system_scope() as session:
-            return identity.sign_up(
+    def start(fields: dict[str, str], ip: str, _user_agent: str) -> None:
+        with system_scope() as session:  # nothing is recorded about the browser before the address is proven
+            identity.sign_up(
                 session,
                 company_name=fields.get("company_name", ""),
                 full_name=fields.get("full_name", ""),
                 email=fields.get("email", ""),
                 password=fields.get("password", ""),
                 ip=ip,
-                user_agent=user_agent,
             )
 
-    return await _open_session(request, lambda _fields: "/signup", ("company_name", "full_name", "email"), start)
+    echoed = ("company_name", "full_name", "email")
+    return await _run_form(request, lambda _fields: "/signup", echoed, start, lambda _: _see_other(SIGNUP_SENT))
 
 
-def _invite_page(fields: Mapping[str, str]) -> str:
-    """The form's page, /invite/<token>: errors go back there (a missing token: a page that says "invalid")."""
-    token = fields.get("token", "")
-    return f"/invite/{quote(token, safe='')}" if 0 < len(token) <= people.MAX_TOKEN_LENGTH else "/invite/-"
+def _link_page(prefix: str, max_token_length: int) -> Callable[[Mapping[str, str]], str]:
+    """The page of a form behind a mailed link, /<prefix>/<token>: errors go back there (a missing or
+    oversized token: /<prefix>/-, a page that says "invalid")."""
+
+    def page_of(fields: Mapping[str, str]) -> str:
+        token = fields.get("token", "")
+        return f"/{prefix}/{quote(token, safe='')}" if 0 < len(token) <= max_token_length else f"/{prefix}/-"
+
+    return page_of
+
+
+async def verify_signup_route(request: Request) -> Response:
+    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
+        with system_scope() as session:
+            return identity.verify_sign_up(
+                session, fields.get("token", ""), password=fields.get("password", ""), ip=ip, user_agent=user_agent
+            )
+
+    return await _open_session(request, _link_page("verify", identity.MAX_TOKEN_LENGTH), (), start)
 
 
 async def accept_invite_route(request: Request) -> Response:
@@ -162,7 +201,7 @@ async def accept_invite_route(request: Request) -> Response:
                 user_agent=user_agent,
             )
 
-    return await _open_session(request, _invite_page, ("full_name",), start)
+    return await _open_session(request, _link_page("invite", people.MAX_TOKEN_LENGTH), ("full_name",), start)
 
 
 async def logout_route(request: Request) -> Response:
@@ -193,5 +232,6 @@ routes = [
     Route("/api/auth/login", login_route, methods=["POST"]),
     Route("/api/auth/logout", logout_route, methods=["POST"]),
     Route("/api/auth/signup", signup_route, methods=["POST"]),
+    Route("/api/auth/verify-signup", verify_signup_route, methods=["POST"]),
     Route("/api/auth/accept-invite", accept_invite_route, methods=["POST"]),
 ]

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
 
+    # Mail that a stranger can make the product send, per rolling window (services.people.quotas,
+    # services.identity.signup); the next one is refused with "try again in N s".
+    invite_mails_per_manager_per_hour: int = Field(default=30, ge=1)
+    invite_mails_per_company_per_day: int = Field(default=100, ge=1)
+    invite_mails_per_address_per_day: int = Field(default=5, ge=1)
+    signup_mails_per_address_per_hour: int = Field(default=3, ge=1)
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

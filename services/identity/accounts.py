@@ -1,5 +1,5 @@
-"""Accounts: password rules, self-service sign-up (a new company with its first manager) and
-password change.
+"""Accounts: password and field rules, the company a sign-up creates (the flow itself is in
+services/identity/signup.py) and password change.
 
 Everything runs in the caller's transaction (system scope for sign-up, the actor's scope for the
 password change) and never commits.
@@ -12,7 +12,6 @@ import re
 import secrets
 import string
 import unicodedata
-from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,10 +20,10 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
-from models import Company, CompanyStatus, Plan, Role, Trial, TrialStatus, User
+from models import Company, CompanyStatus, Plan, SignupVerification, User
 from services import audit
 from services.audit import AuditAction, AuditTarget
-from services.core import clock, throttle
+from services.core import throttle
 from services.core.access import access_by_id
 from services.core.actor import Actor
 from services.core.errors import Conflict, PermissionDenied, ServiceUnavailable, ValidationFailed
@@ -181,8 +180,11 @@ def _free_slug(session: Session, base: str) -> str:
 
 
 def refuse_taken_email(session: Session, address: str) -> None:
-    """Conflict("error.email_taken") when an account this session can see already has the address."""
-    if session.exec(select(User.id).where(func.lower(User.email) == address.lower())).first() is not None:
+    """Conflict("error.email_taken") when an account this session can see already has the address.
+    An unverified sign-up is not an account (whoever proves the address replaces it)."""
+    pending = select(SignupVerification.id).where(col(SignupVerification.user_id) == col(User.id))
+    taken = select(User.id).where(func.lower(User.email) == address.lower(), ~pending.exists())
+    if session.exec(taken).first() is not None:
         raise Conflict("error.email_taken")
 
 
@@ -196,88 +198,11 @@ def trial_plan(session: Session) -> Plan:
     return next((plan for plan in plans if plan.code == PREFERRED_TRIAL_PLAN), plans[0])
 
 
-# ---- sign-up -------------------------------------------------------------------------------
+# ---- the company of a sign-up (services.identity.signup) -----------------------------------
 
 
-def sign_up(
-    session: Session,
-    *,
-    company_name: str,
-    full_name: str,
-    email: str,
-    password: str,
-    ip: str = "",
-    user_agent: str = "",
-) -> tuple[str, Actor]:
-    """Create a company, its first manager and its trial, and log the manager in: (raw token, Actor).
-
-    ValidationFailed names the first bad field; Conflict("error.email_taken") when the email already
-    has an account; ServiceUnavailable("error.no_plans") when the operator has no active plan;
-    RateLimited when this IP has tried too often. Runs in the caller's transaction (system scope).
-    """
-    throttle.begin((throttle.SIGNUP_IP, ip or ""))  # every attempt counts, successful or not
-    company_name = normalize_company_name(company_name)
-    full_name = normalize_person_name(full_name)
-    email = normalize_signup_email(email)
-    validate_password(password, email=email, name=full_name)
-    plan = trial_plan(session)
-    refuse_taken_email(session, email)
-
-    now = clock.now()
-    company = _insert_company(session, company_name)
-    user = User(
-        company_id=company.id,
-        email=email,
-        full_name=full_name,
-        password_hash=hash_password(password),
-        role=Role.MANAGER,
-        is_active=True,
-    )
-    try:
-        with session.begin_nested():
-            session.add(user)
-            session.flush()
-    except IntegrityError as exc:  # the same email signed up (or accepted an invite) a moment ago
-        raise Conflict("error.email_taken") from exc
-    trial = Trial(
-        company_id=company.id,
-        plan_id=plan.id,
-        status=TrialStatus.ACTIVE,
-        started_at=now,
-        ends_at=now + timedelta(days=plan.trial_days),
-    )
-    session.add(trial)
-    session.flush()
-
-    actor = auth.actor_for(user, company, ip=ip, user_agent=user_agent)
-    audit.record(
-        session,
-        actor=actor,
-        action=AuditAction.COMPANY_CREATED,
-        company_id=company.id,
-        target_type=AuditTarget.COMPANY,
-        target_id=company.id,
-        changes={"name": company.name, "slug": company.slug, "via": "signup"},
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action=AuditAction.SIGNUP,
-        company_id=company.id,
-        target_type=AuditTarget.USER,
-        target_id=user.id,
-        changes={
-            "email": user.email,
-            "role": Role.MANAGER.value,
-            "trial_plan": plan.code,
-            "trial_ends_at": trial.ends_at,
-        },
-    )
-    token = auth.open_session(session, user, ip=ip, user_agent=user_agent, method="signup", company=company)
-    return token, actor
-
-
-def _insert_company(session: Session, name: str) -> Company:
+def insert_company(session: Session, name: str) -> Company:
+    """A new active company named `name` with the first free slug (retried when a parallel sign-up takes it)."""
     base = slugify(name)
     slug = _free_slug(session, base)
     for _ in range(5):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from models import UserSession
+from models import Company, SignupVerification, UserSession
 from services.core import clock
 
 # Keep ended sessions a while so "your sessions" and incident reviews can still see them.
@@ -22,4 +22,12 @@ def purge_sessions(session: Session) -> int:
             sa.or_(UserSession.absolute_expires_at < cutoff, UserSession.revoked_at < cutoff)  # type: ignore[arg-type,operator]
         )
     )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def expire_sign_ups(session: Session) -> int:
+    """Delete sign-ups whose link expired unopened, with their company (its inactive manager and the
+    pending row go with it: ON DELETE CASCADE). Returns how many companies went."""
+    expired = sa.select(col(SignupVerification.company_id)).where(col(SignupVerification.expires_at) <= clock.now())
+    result = session.execute(sa.delete(Company).where(col(Company.id).in_(expired.scalar_subquery())))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -7,7 +7,10 @@ invitation for the same email. Every invitation or project id is looked up insid
 company (services.core.access): another company's id is `NotFound`, exactly like a missing one.
 
 Mail is sent after the rows are flushed, inside the caller's transaction (see services.core.mailer):
-when it cannot be sent the caller's transaction rolls back and nothing is half-created.
+when it cannot be sent the caller's transaction rolls back and nothing is half-created. Every
+invitation and resend is a mail to an address the inviter chose: services.people.quotas limits them
+per manager, per company and per address (RateLimited before anything is written), and the subject
+line carries no text the inviter typed.
 
 Scopes (services.core.db): the manager's side runs in `tenant_scope(actor)`; `describe` and `accept`
 have no actor yet and run in `system_scope()` (the token is the credential).
@@ -36,12 +39,14 @@ from services.core.errors import Conflict, NotFound, ValidationFailed
 from services.core.passwords import hash_password
 from services.core.policy import Action, authorize
 from services.core.settings import get_settings
+from services.people import quotas
 
 INVITE_TTL = timedelta(days=7)
 INVITABLE_ROLES = (Role.MANAGER, Role.WORKER, Role.CLIENT)
 MAX_TOKEN_LENGTH = 128
 MAX_PROJECTS_PER_INVITE = 500
 INVITE_INVALID = "error.invite_invalid"
+INVITE_SUBJECT = "You are invited to join a team on Workdash"
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,8 @@ def invite(
     A pending invitation for the same email is replaced (revoked). Conflict("error.email_taken")
     when the email already has an account that this session can see: in a tenant scope (row-level
     security) that is the actor's own company only, so an address registered with another company
-    is not revealed here; `accept` (system scope) refuses it with the same error.
+    is not revealed here; `accept` (system scope) refuses it with the same error. RateLimited when
+    a mail quota (services.people.quotas) is used up.
     """
     action = Action.MEMBER_INVITE
     authorize(actor, action)
@@ -117,6 +123,15 @@ def invite(
     identity.refuse_taken_email(session, address)
     billing.check_seat_limit(session, company.id)
 
+    with quotas.invitation_mail(actor, company.id, address):
+        return _replace_and_send(session, actor, company, address, role, projects)
+
+
+def _replace_and_send(
+    session: Session, actor: Actor, company: Company, address: str, role: Role, projects: list[uuid.UUID]
+) -> InvitationInfo:
+    """`invite` once everything is checked: revoke the pending invitations of the address, add the new one, mail it."""
+    action = Action.MEMBER_INVITE
     now = clock.now()
     replaced = session.exec(
         select(Invitation)
@@ -161,7 +176,8 @@ def invite(
 
 
 def resend(session: Session, actor: Actor, invitation_id: uuid.UUID) -> InvitationInfo:
-    """A new link and a new expiry for an invitation that was not accepted or revoked; the old link dies."""
+    """A new link and a new expiry for an invitation that was not accepted or revoked; the old link dies.
+    Each resend is a mail like an invitation: RateLimited when a quota is used up."""
     action = Action.INVITE_RESEND
     authorize(actor, action)
     invitation = access_by_id(session, actor, action, Invitation, invitation_id, for_update=True)
@@ -171,23 +187,24 @@ def resend(session: Session, actor: Actor, invitation_id: uuid.UUID) -> Invitati
     if invitation.revoked_at is not None:
         raise Conflict("error.invite_revoked")
     identity.refuse_taken_email(session, invitation.email)
-    now = clock.now()
-    token = secrets.token_urlsafe(32)
-    before_expiry = invitation.expires_at
-    invitation.token_hash = identity.hash_token(token)
-    invitation.expires_at = now + INVITE_TTL
-    _save_and_audit(
-        session,
-        actor,
-        invitation,
-        AuditAction.INVITE_RESENT,
-        changes={
-            "email": invitation.email,
-            "expires_at": {"before": before_expiry.isoformat(), "after": invitation.expires_at.isoformat()},
-        },
-    )
-    _send_invite_mail(actor, company, invitation, token)
-    return invitation_info(invitation, now)
+    with quotas.invitation_mail(actor, company.id, invitation.email):
+        now = clock.now()
+        token = secrets.token_urlsafe(32)
+        before_expiry = invitation.expires_at
+        invitation.token_hash = identity.hash_token(token)
+        invitation.expires_at = now + INVITE_TTL
+        _save_and_audit(
+            session,
+            actor,
+            invitation,
+            AuditAction.INVITE_RESENT,
+            changes={
+                "email": invitation.email,
+                "expires_at": {"before": before_expiry.isoformat(), "after": invitation.expires_at.isoformat()},
+            },
+        )
+        _send_invite_mail(actor, company, invitation, token)
+        return invitation_info(invitation, now)
 
 
 def revoke(session: Session, actor: Actor, invitation_id: uuid.UUID) -> InvitationInfo:
@@ -229,6 +246,8 @@ def accept(
     invitation, company = _usable_invitation(session, token, lock=True)
     name = identity.normalize_person_name(full_name)
     identity.validate_password(password, email=invitation.email, name=name)
+    # The invitee proves the address by opening this link: an unverified sign-up of it cannot keep them out.
+    identity.discard_pending_sign_up(session, invitation.email)
     identity.refuse_taken_email(session, invitation.email)
     billing.check_seat_limit(session, company.id)
 
@@ -361,15 +380,17 @@ def _usable_invitation(session: Session, token: str | None, *, lock: bool) -> tu
 
 
 def _send_invite_mail(actor: Actor, company: Company, invitation: Invitation, token: str) -> None:
+    """The subject is the product's own words: names and company names are typed by whoever signed up,
+    and a subject line is what a phishing mail needs most. The body says who invites you where."""
     link = f"{get_settings().public_url.rstrip('/')}/invite/{token}"
     role = Role(invitation.role).value
     expires = invitation.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = (
         f"Hello,\n\n"
-        f"{actor.full_name} invited you to join {company.name} on Workdash as a {role}.\n\n"
+        f'{actor.full_name} invited you to join the company "{company.name}" on Workdash as a {role}.\n\n'
         f"Open this link to choose your name and password:\n\n"
         f"    {link}\n\n"
         f"The link works once and expires on {expires}.\n"
         f"If you did not expect this invitation, ignore this message: nothing happens until the link is opened.\n"
     )
-    mailer.send_mail(invitation.email, f"{actor.full_name} invited you to {company.name} on Workdash", body)
+    mailer.send_mail(invitation.email, INVITE_SUBJECT, body)

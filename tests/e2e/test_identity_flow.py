@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import secrets
 from collections.abc import Callable
+from urllib.parse import quote_plus, urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -34,6 +36,7 @@ ADMIN = next(u for u in DEMO_USERS if u.role is Role.ADMIN)
 CLIENT = next(u for u in DEMO_USERS if u.role is Role.CLIENT)
 PASSWORD = "Plum-Harbor-Lantern-47"
 INVITE_LINK = re.compile(r"https?://\S+?(/invite/[A-Za-z0-9_-]+)")
+VERIFY_LINK = re.compile(r"https?://\S+?(/verify/[A-Za-z0-9_-]+)")
 
 
 def unique(prefix: str) -> str:
@@ -41,12 +44,42 @@ def unique(prefix: str) -> str:
 
 
 def sign_up(page: Page, app_url: str, company: str, name: str, email: str, password: str = PASSWORD) -> None:
+    """Fill and send the sign-up form: the answer is "check your mail", whatever the address."""
     goto(page, app_url, "/signup")
     page.fill("#company_name", company)
     page.fill("#full_name", name)
     page.fill("#email", email)
     page.fill("#password", password)
-    page.click("#signup-submit")
+    submit_and_land(page, "#signup-submit", "/signup", query=True)
+    assert urlsplit(page.url).query == "sent=1", page.url  # nothing else: no address, no name
+    expect(page.locator("#page-notice")).to_have_text("Check your mail.")
+    expect(page.locator("#signup-submit")).to_have_count(0)
+
+
+def mailed_link(email: str, pattern: re.Pattern[str]) -> str:
+    """The newest link of `pattern` mailed to `email`, read from the dev outbox (Redis) the app writes to."""
+    from services.core import mailer
+    from services.core.redis_client import get_redis
+
+    for raw in get_redis().lrange(mailer.OUTBOX_KEY, 0, mailer.OUTBOX_SIZE - 1):
+        message = json.loads(raw)
+        if message["to"] == email and (found := pattern.search(message["body"])):
+            return str(found.group(1))
+    raise AssertionError(f"no link mailed to {email}")
+
+
+def confirm(page: Page, app_url: str, link: str, company: str, email: str, password: str = PASSWORD) -> None:
+    """Open the sign-up link, enter the password chosen at sign-up: signed in, at home."""
+    goto(page, app_url, link)
+    expect(page.locator("#verify-company")).to_have_text(company)
+    expect(page.locator("#verify-email")).to_have_text(email)
+    page.fill("#password", password)
+    submit_and_land(page, "#verify-submit", "/")
+
+
+def sign_up_and_confirm(page: Page, app_url: str, company: str, name: str, email: str) -> None:
+    sign_up(page, app_url, company, name, email)
+    confirm(page, app_url, mailed_link(email, VERIFY_LINK), company, email)
 
 
 def invite(page: Page, email: str, role: Role) -> None:
@@ -57,11 +90,12 @@ def invite(page: Page, email: str, role: Role) -> None:
     expect(page.locator(f"[data-testid=invitation-row][data-email='{email}']")).to_be_visible()
 
 
-def invite_link_from_outbox(page: Page, app_url: str, email: str) -> str:
+def link_from_outbox_page(page: Page, app_url: str, email: str, pattern: re.Pattern[str] = INVITE_LINK) -> str:
+    """The operator's way: the newest link of `pattern` to `email` on the dev outbox page."""
     goto(page, app_url, "/outbox")
     body = page.locator(f"[data-testid=mail][data-to='{email}'] [data-testid=mail-body]").first
-    expect(body).to_contain_text("/invite/")
-    found = INVITE_LINK.search(body.inner_text())
+    expect(body).to_contain_text(pattern)
+    found = pattern.search(body.inner_text())
     assert found, body.inner_text()
     return found.group(1)
 
@@ -83,10 +117,18 @@ def test_signup_invite_accept_and_role_navigation(page: Page, app_url: str, new_
     company, manager_email = unique("Acme Rockets"), f"{unique('boss')}@example.com"
     worker_email, client_email = f"{unique('worker')}@example.com", f"{unique('client')}@example.com"
 
-    # 1. A new company signs up; its first user is its manager, signed in at once.
+    # 1. A new company signs up: "check your mail". The operator's dev outbox has the link; before it
+    #    is opened the manager cannot sign in. The link (with the password) signs the manager in.
     sign_up(page, app_url, company, "Bea Boss", manager_email)
-    page.wait_for_url(at("/"))
-    wait_hydrated(page)
+    admin = new_context().new_page()
+    login_as(admin, app_url, ADMIN.email, ADMIN.password)
+    verify_link = link_from_outbox_page(admin, app_url, manager_email, VERIFY_LINK)
+    goto(page, app_url, "/login")
+    page.fill("#email", manager_email)
+    page.fill("#password", PASSWORD)
+    submit_and_land(page, "#login-submit", "/login", query=True)
+    expect(page.locator("#page-error")).to_have_text("Wrong email or password.")
+    confirm(page, app_url, verify_link, company, manager_email)
     expect(page.locator("#header-company")).to_have_text(company)
     expect(page.locator("#header-role")).to_have_text("Manager")
     assert nav_ids(page) == ["nav-home", "nav-projects", "nav-team", "nav-audit", "nav-account"]
@@ -100,10 +142,8 @@ def test_signup_invite_accept_and_role_navigation(page: Page, app_url: str, new_
     invite(page, client_email, Role.CLIENT)
 
     # 3. The demo admin reads both links in the dev outbox.
-    admin = new_context().new_page()
-    login_as(admin, app_url, ADMIN.email, ADMIN.password)
-    worker_link = invite_link_from_outbox(admin, app_url, worker_email)
-    client_link = invite_link_from_outbox(admin, app_url, client_email)
+    worker_link = link_from_outbox_page(admin, app_url, worker_email)
+    client_link = link_from_outbox_page(admin, app_url, client_email)
 
     # 4. Each accepts in a fresh browser and sees only their role's navigation.
     worker = new_context().new_page()
@@ -178,8 +218,7 @@ def add_project(database: tuple[str, str], company: str, name: str) -> str:
 
 def test_team_management(page: Page, app_url: str, new_context: NewContext, e2e_database: tuple[str, str]) -> None:
     company, worker_email = unique("Team Co"), f"{unique('wes')}@example.com"
-    sign_up(page, app_url, company, "Tom Team", f"{unique('tom')}@example.com")
-    page.wait_for_url(at("/"))
+    sign_up_and_confirm(page, app_url, company, "Tom Team", f"{unique('tom')}@example.com")
     project = unique("Launch plan")
     project_id = add_project(e2e_database, company, project)
 
@@ -190,9 +229,7 @@ def test_team_management(page: Page, app_url: str, new_context: NewContext, e2e_
     admin = new_context().new_page()
     login_as(admin, app_url, ADMIN.email, ADMIN.password)
     worker = new_context().new_page()
-    accept(
-        worker, app_url, invite_link_from_outbox(admin, app_url, worker_email), company, worker_email, "Worker", "Wes"
-    )
+    accept(worker, app_url, link_from_outbox_page(admin, app_url, worker_email), company, worker_email, "Worker", "Wes")
     goto(worker, app_url, "/projects")
     expect(worker.locator("[data-testid=project-row]")).to_contain_text(project)
 
@@ -253,8 +290,9 @@ def test_signup_errors_keep_the_entered_fields(new_context: NewContext, app_url:
     no_js.fill("#password", "password1234")
     no_js.click("#signup-submit")
     no_js.wait_for_url(at("/signup", query=True))
-    assert "error=error.password_too_common" in no_js.url
-    assert "password1234" not in no_js.url
+    assert "error=error.password_too_common" in no_js.url and "form=" in no_js.url
+    for typed in ("password1234", "Wanda", "Weak+Passwords", quote_plus(email), email.split("@")[0]):
+        assert typed not in no_js.url  # the fields wait on the server (proxy logs, browser history)
 
     page = new_context().new_page()
     page.goto(no_js.url)
@@ -269,6 +307,24 @@ def test_signup_errors_keep_the_entered_fields(new_context: NewContext, app_url:
     page.click("#lang-ru")
     expect(page.locator("#signup-title")).to_have_text("Создание компании")
     page.click("#lang-en")
+
+
+def test_a_known_address_gets_the_same_answer_and_a_warning_mail(page: Page, app_url: str) -> None:
+    manager = next(u for u in DEMO_USERS if u.role is Role.MANAGER)
+    sign_up(page, app_url, unique("Account Security"), "Mallory", manager.email)  # the same "check your mail"
+    from services.core import mailer
+    from services.core.redis_client import get_redis
+
+    newest = json.loads(get_redis().lindex(mailer.OUTBOX_KEY, 0) or "{}")
+    assert newest["to"] == manager.email and "tried to sign up" in newest["subject"]
+    assert "Account Security" not in newest["body"] and "/verify/" not in newest["body"]
+
+
+def test_a_dead_sign_up_link_says_so(page: Page, app_url: str) -> None:
+    goto(page, app_url, "/verify/" + secrets.token_urlsafe(32))
+    expect(page.locator("#page-error")).to_contain_text("invalid, expired or already used")
+    expect(page.locator("#verify-submit")).to_have_count(0)
+    expect(page.locator("#verify-signup-link")).to_be_visible()
 
 
 def test_login_page_links_to_signup(page: Page, app_url: str) -> None:
@@ -314,8 +370,7 @@ def test_account_sessions_and_log_out_everywhere(page: Page, app_url: str, new_c
 
 def test_password_change_checks_the_current_password(page: Page, app_url: str, new_context: NewContext) -> None:
     email = f"{unique('pw')}@example.com"
-    sign_up(page, app_url, unique("Password Co"), "Pat Password", email)
-    page.wait_for_url(at("/"))
+    sign_up_and_confirm(page, app_url, unique("Password Co"), "Pat Password", email)
     goto(page, app_url, "/account")
 
     page.fill("#current_password", "not-my-password-at-all")
@@ -337,9 +392,7 @@ def test_password_change_checks_the_current_password(page: Page, app_url: str, n
 def test_admin_company_console(page: Page, app_url: str, new_context: NewContext) -> None:
     company = unique("Console Test")
     owner = new_context().new_page()
-    sign_up(owner, app_url, company, "Olive Owner", f"{unique('owner')}@example.com")
-    owner.wait_for_url(at("/"))
-    wait_hydrated(owner)
+    sign_up_and_confirm(owner, app_url, company, "Olive Owner", f"{unique('owner')}@example.com")
 
     login_as(page, app_url, ADMIN.email, ADMIN.password)
     goto(page, app_url, "/companies")
@@ -396,7 +449,10 @@ def test_manager_cannot_export_another_company(page: Page, app_url: str) -> None
     assert len(rows) > 1 and {row[2] for row in rows[1:]} == {COMPANIES["acme"]}  # own company's rows only
 
 
-@pytest.mark.parametrize(("route", "back"), [("/api/auth/signup", "/signup"), ("/api/auth/accept-invite", "/invite/")])
+@pytest.mark.parametrize(
+    ("route", "back"),
+    [("/api/auth/signup", "/signup"), ("/api/auth/verify-signup", "/verify/"), ("/api/auth/accept-invite", "/invite/")],
+)
 def test_cross_site_signup_and_accept_are_refused(page: Page, app_url: str, route: str, back: str) -> None:
     form = {"company_name": "Evil", "full_name": "Mallory", "email": "m@example.com", "password": PASSWORD}
     response = page.request.post(

@@ -33,6 +33,7 @@ from models import (
     Project,
     ProjectMember,
     Role,
+    SignupVerification,
     StoredFile,
     Subscription,
     SubscriptionStatus,
@@ -60,6 +61,7 @@ from tests.factories import (
     make_plan,
     make_project,
     make_session,
+    make_signup_verification,
     make_subscription,
     make_task,
     make_trial,
@@ -131,6 +133,7 @@ def populate(db: Session, name: str, plan: Plan) -> Tenant:
     line = make_line_item(db, invoice)
     payment = make_payment(db, invoice, recorded_by=manager)
     invitation = make_invitation(db, company, invited_by=manager)
+    verification = make_signup_verification(db, company, manager)
     session = make_session(db, worker)
     audit = make_audit(db, company, actor=manager)
     tenant = Tenant(company, manager, worker, plan)
@@ -139,6 +142,7 @@ def populate(db: Session, name: str, plan: Plan) -> Tenant:
         "users": (User.id, [manager.id, worker.id, client.id]),
         "sessions": (UserSession.id, [session.id]),
         "invitations": (Invitation.id, [invitation.id]),
+        "signup_verifications": (SignupVerification.id, [verification.id]),
         "projects": (Project.id, [project.id]),
         "project_members": (ProjectMember.project_id, [project.id]),
         "tasks": (Task.id, [task.id]),
@@ -361,6 +365,36 @@ def test_w2_deleting_a_task_removes_its_comments_and_attachments_only(db: Sessio
     assert db.get(Project, project.id) is not None
 
 
+# ---- pending sign-ups ---------------------------------------------------------------------
+
+
+def test_s1_a_pending_sign_up_goes_with_its_manager_or_its_company(db: Session) -> None:
+    company = make_company(db)
+    manager = make_user(db, company, Role.MANAGER, is_active=False)
+    by_user = make_signup_verification(db, company, manager)
+    delete(db, User, manager.id)
+    assert db.get(SignupVerification, by_user.id) is None
+    assert db.get(Company, company.id) is not None  # the expiry job deletes the company (services.identity.jobs)
+
+    other = make_company(db)
+    other_manager = make_user(db, other, Role.MANAGER, is_active=False)
+    by_company = make_signup_verification(db, other, other_manager)
+    delete(db, Company, other.id)
+    assert db.get(SignupVerification, by_company.id) is None
+    assert db.get(User, other_manager.id) is None
+
+
+def test_s2_one_pending_sign_up_per_company_and_unique_links(db: Session) -> None:
+    company = make_company(db)
+    manager = make_user(db, company, Role.MANAGER, is_active=False)
+    first = make_signup_verification(db, company, manager)
+    with refused(db, "uq_signup_verifications_company_id"):
+        make_signup_verification(db, company, manager)
+    other = make_company(db)
+    with refused(db, "uq_signup_verifications_token_hash"):
+        make_signup_verification(db, other, make_user(db, other, Role.MANAGER), token_hash=first.token_hash)
+
+
 # ---- tenant walls (composite foreign keys) ------------------------------------------------
 
 
@@ -461,6 +495,10 @@ CROSS_TENANT: dict[str, tuple[Callable[[Session, TwoTenants], Any], str]] = {
     "payment recorder -> their user": (
         lambda db, t: make_payment(db, t.our_invoice, recorded_by=t.their_user),
         "fk_payments_company_id_recorded_by_id_users",
+    ),
+    "pending sign-up -> their user": (
+        lambda db, t: make_signup_verification(db, t.ours, t.their_user),
+        "fk_signup_verifications_company_id_user_id_users",
     ),
 }
 

@@ -27,17 +27,24 @@ from services import billing
 from services.core import clock, mailer
 from services.core.actor import Actor
 from services.core.db import system_scope, tenant_scope
-from services.core.errors import Conflict, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
+from services.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from services.core.redis_client import get_redis
 from services.core.settings import get_settings
-from services.identity import auth
+from services.identity import auth, signup
 from services.people import INVITABLE_ROLES, invitations, team
 from services.tenants import companies
 from tests.conftest import committed_session, delete_committed
-from tests.factories import make_admin, make_company, make_invitation, make_project, make_user
+from tests.factories import make_admin, make_company, make_invitation, make_plan, make_project, make_user
 from tests.smtp_server import SmtpSink, use_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_throttle")]
 
 # Logins come from an address of their own, so this module's failed logins never throttle another's.
 LOGIN_IP = f"2001:db8::{secrets.token_hex(2)}"
@@ -122,7 +129,8 @@ def test_invite_mail_accept_and_log_in(world: World, mail: SmtpSink) -> None:
 
     received = mail.last_to("new.person@example.com")
     assert received.rcpt_tos == ("new.person@example.com",)
-    assert "Acme" in received.subject and world.manager.full_name in received.body
+    assert "Acme" in received.body and world.manager.full_name in received.body
+    assert received.subject == invitations.INVITE_SUBJECT  # nothing the inviter typed (see below)
     match = LINK.search(received.body)
     assert match and match.group(1) == get_settings().public_url.rstrip("/")
     token = match.group(2)
@@ -267,6 +275,21 @@ def test_an_email_with_an_account_cannot_be_invited(world: World, mail: SmtpSink
     assert mail.messages == []
 
 
+def test_an_unverified_sign_up_of_the_address_does_not_block_the_invitee(world: World, mail: SmtpSink) -> None:
+    """Signing up someone else's address (never verified) must not keep them out of the team that invites them."""
+    make_plan(world.db)
+    signup.sign_up(
+        world.db, company_name="Squatter Inc", full_name="Sam", email="wanted@example.com", password=PASSWORD
+    )
+    squatter_id = world.db.exec(select(Company.id).where(Company.name == "Squatter Inc")).one()
+    _, token = invite_and_token(world, mail, email="wanted@example.com")
+    _, actor = invitations.accept(world.db, token, full_name="Wanted Person", password=PASSWORD)
+    assert actor.company_id == world.acme.id
+    world.db.expunge_all()
+    assert world.db.get(Company, squatter_id) is None
+    assert len(world.db.exec(select(User).where(User.email == "wanted@example.com")).all()) == 1
+
+
 def test_an_account_created_meanwhile_makes_accept_fail(world: World, mail: SmtpSink) -> None:
     email, token = invite_and_token(world, mail)
     make_user(world.db, world.globex, Role.WORKER, email=email)
@@ -372,6 +395,101 @@ def test_check_seat_limit_only_counts_active_users(world: World) -> None:
     assert billing.check_seat_limit(world.db, world.globex.id) == 1
 
 
+# ---- mail abuse: no free text in the subject, quotas ---------------------------------------------
+
+
+def test_the_subject_carries_nothing_the_inviter_typed(db: Session, mail: SmtpSink) -> None:
+    """Anyone can sign up as "Account Security" and invite any address: the subject line stays the product's."""
+    company = make_company(db, "Account Security")
+    manager = make_user(db, company, Role.MANAGER, full_name="Your Bank: Verify Now")
+    invitations.invite(db, actor_of(manager, company), email="target@example.com", role=Role.WORKER, project_ids=[])
+    received = mail.last_to("target@example.com")
+    assert received.subject == invitations.INVITE_SUBJECT
+    for typed in ("Account Security", "Your Bank", "Verify Now"):
+        assert typed not in received.subject
+        assert typed in received.body  # the body still says who invited you where
+
+
+def invite_pending(world: World, email: str) -> uuid.UUID:
+    return invitations.invite(world.db, world.m, email=email, role=Role.WORKER, project_ids=[]).id
+
+
+def test_resending_in_a_loop_stops_at_the_address_quota(world: World, mail: SmtpSink) -> None:
+    with use_settings(INVITE_MAILS_PER_ADDRESS_PER_DAY="3"):
+        invitation_id = invite_pending(world, "loop@example.com")
+        invitations.resend(world.db, world.m, invitation_id)
+        invitations.resend(world.db, world.m, invitation_id)
+        with pytest.raises(RateLimited) as limited:
+            invitations.resend(world.db, world.m, invitation_id)
+        with pytest.raises(RateLimited):  # a new invitation to the same address is the same mail
+            invite_pending(world, "loop@example.com")
+        assert 0 < limited.value.retry_after <= 24 * 3600
+        assert len(mail.to("loop@example.com")) == 3
+        invite_pending(world, "someone.else@example.com")  # other addresses are not affected
+        # Another company may still write to the address (each company has its own count).
+        invitations.invite(world.db, world.gm, email="loop@example.com", role=Role.WORKER, project_ids=[])
+    assert len(mail.to("loop@example.com")) == 4
+
+
+def test_one_manager_has_an_hourly_quota(world: World, mail: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start)
+    second_manager = make_user(world.db, world.acme, Role.MANAGER)
+    with use_settings(INVITE_MAILS_PER_MANAGER_PER_HOUR="2"):
+        first = invite_pending(world, "one@example.com")
+        invitations.resend(world.db, world.m, first)  # resends count too
+        with pytest.raises(RateLimited) as limited:
+            invite_pending(world, "two@example.com")
+        assert limited.value.retry_after == 3600
+        assert world.db.exec(select(Invitation).where(Invitation.email == "two@example.com")).first() is None
+        # A colleague is not blocked by this manager's quota.
+        invitations.invite(
+            world.db, actor_of(second_manager, world.acme), email="two@example.com", role=Role.WORKER, project_ids=[]
+        )
+        monkeypatch.setattr(clock, "now", lambda: start + timedelta(hours=1))
+        invite_pending(world, "three@example.com")
+    assert [m.rcpt_tos[0] for m in mail.messages] == [
+        "one@example.com",
+        "one@example.com",
+        "two@example.com",
+        "three@example.com",
+    ]
+
+
+def test_the_company_has_a_daily_quota_shared_by_its_managers(world: World, mail: SmtpSink) -> None:
+    second_manager = actor_of(make_user(world.db, world.acme, Role.MANAGER), world.acme)
+    with use_settings(INVITE_MAILS_PER_COMPANY_PER_DAY="3"):
+        invite_pending(world, "a@example.com")
+        invite_pending(world, "b@example.com")
+        invitations.invite(world.db, second_manager, email="c@example.com", role=Role.WORKER, project_ids=[])
+        for attempt in (
+            lambda: invitations.invite(world.db, second_manager, email="d@example.com", role=Role.WORKER),
+            lambda: invite_pending(world, "d@example.com"),
+        ):
+            with pytest.raises(RateLimited) as limited:
+                attempt()
+            assert 0 < limited.value.retry_after <= 24 * 3600
+        invitations.invite(world.db, world.gm, email="d@example.com", role=Role.WORKER)  # Globex has its own
+    assert len(mail.messages) == 4
+
+
+def test_a_refused_or_failed_mail_does_not_use_the_quota(world: World, mail: SmtpSink) -> None:
+    with use_settings(INVITE_MAILS_PER_MANAGER_PER_HOUR="1"):
+        with pytest.raises(ValidationFailed):
+            invitations.invite(world.db, world.m, email="not-an-email", role=Role.WORKER)
+        with pytest.raises(Conflict):
+            invitations.invite(world.db, world.m, email=world.worker.email, role=Role.WORKER)
+        from devtools.devstack import free_port
+
+        world.db.commit()  # the world stays; only the failed invitation below is rolled back
+        with use_settings(SMTP_PORT=str(free_port())), pytest.raises(ServiceUnavailable):
+            invitations.invite(world.db, world.m, email="unlucky@example.com", role=Role.WORKER)
+        world.db.rollback()
+        invitations.invite(world.db, world.m, email="lucky@example.com", role=Role.WORKER)  # the one mail
+        with pytest.raises(RateLimited):
+            invitations.invite(world.db, world.m, email="too-many@example.com", role=Role.WORKER)
+
+
 # ---- mail: failure, login, outbox -----------------------------------------------------------------
 
 
@@ -424,21 +542,13 @@ def test_send_mail_refuses_header_injection(mail: SmtpSink) -> None:
     assert received.subject == "Two Bcc: b@example.com"
 
 
-@pytest.fixture
-def outbox(migrated_database: str) -> Iterator[None]:
-    get_redis().delete(mailer.OUTBOX_KEY)
-    with use_settings(MAIL_BACKEND="outbox"):
-        yield
-    get_redis().delete(mailer.OUTBOX_KEY)
-
-
 def test_outbox_backend_keeps_the_invite_for_the_operator(world: World, outbox: None, smtp: SmtpSink) -> None:
     smtp.clear()
     invitations.invite(world.db, world.m, email="dev@example.com", role=Role.CLIENT, project_ids=[])
     assert smtp.messages == []  # nothing was sent
     admin = actor_of(world.admin)
     (message,) = mailer.read_outbox(admin)
-    assert message.to == "dev@example.com" and "Acme" in message.subject
+    assert message.to == "dev@example.com" and "Acme" in message.body
     token = token_from(message.body)
     assert invitations.describe(world.db, token).email == "dev@example.com"
     assert abs(message.sent_at - clock.now()) < timedelta(minutes=1)

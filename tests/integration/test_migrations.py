@@ -36,7 +36,7 @@ pytestmark = pytest.mark.integration
 
 MODEL_TABLES = set(metadata.tables)
 APPEND_ONLY = {"audit_logs"}
-SYSTEM_DELETES = {"sessions"}  # the worker purges ended sessions; system work deletes nothing else
+SYSTEM_DELETES = {"sessions", "signup_verifications", "companies"}  # purge ended sessions; replace or expire a pending sign-up (its unverified company)
 
 
 def head_revision() -> str:
@@ -211,7 +211,7 @@ def system_role(test_env: TestServers, empty_database: str) -> str:
 
 
 def test_the_system_role_has_exactly_its_privileges(empty_database: str, app_role_url: str, system_role: str) -> None:
-    """Narrow: no DELETE but on sessions, append-only audit trail, no TRUNCATE, owns nothing; only it
+    """Narrow: no DELETE but on sessions and pending sign-ups, append-only audit trail, no TRUNCATE, owns nothing; only it
     (and the owner) can read the key that signs the tenant scopes."""
     app_role = make_url(app_role_url).username
     upgrade_head(empty_database, app_role=app_role, system_role=system_role)

@@ -53,6 +53,7 @@ from tests.factories import (
     make_plan,
     make_project,
     make_session,
+    make_signup_verification,
     make_subscription,
     make_task,
     make_trial,
@@ -135,6 +136,7 @@ def populate(session: Session, name: str, plan: Plan) -> Tenant:
     make_audit(session, company, actor=manager)
     make_session(session, worker)
     make_session(session, manager)
+    make_signup_verification(session, company, manager)
     return Tenant(company, manager, project.id, invitation.id)
 
 
@@ -618,8 +620,8 @@ def rls_state(url: str) -> tuple[int, int, bool, bool]:
 def downgrade_one(url: str) -> None:
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     try:
-        with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "-1")
+        with engine.begin() as connection:  # to the revision before 02a1a0a74e58 (later ones go too)
+            command.downgrade(alembic_config(connection), "5f0c169fa8df")
     finally:
         engine.dispose()
 

@@ -8,11 +8,13 @@ import pytest
 from sqlmodel import Session, select
 
 from devtools.seed import DEMO_USERS, load_demo_data
-from models import Trial, TrialStatus, UserSession
+from models import Company, Role, SignupVerification, Trial, TrialStatus, User, UserSession
+from services import worker
 from services.billing.jobs import expire_trials
 from services.core import clock
 from services.identity import auth
-from services.identity.jobs import SESSION_RETENTION, purge_sessions
+from services.identity.jobs import SESSION_RETENTION, expire_sign_ups, purge_sessions
+from tests.factories import make_company, make_signup_verification, make_user
 
 pytestmark = pytest.mark.integration
 
@@ -39,3 +41,24 @@ def test_only_long_dead_sessions_are_purged(db: Session, monkeypatch: pytest.Mon
     assert purge_sessions(db) == 1
     remaining = db.exec(select(UserSession.token_hash)).all()
     assert remaining == [auth.hash_token(fresh_token)]
+
+
+def test_sign_ups_whose_link_expired_unopened_are_deleted_with_their_company(db: Session) -> None:
+    now = clock.now()
+    stale_company, fresh_company = make_company(db, "Stale"), make_company(db, "Fresh")
+    stale_manager = make_user(db, stale_company, Role.MANAGER, is_active=False)
+    fresh_manager = make_user(db, fresh_company, Role.MANAGER, is_active=False)
+    make_signup_verification(db, stale_company, stale_manager, expires_at=now - timedelta(seconds=1))
+    fresh = make_signup_verification(db, fresh_company, fresh_manager, expires_at=now + timedelta(hours=1))
+    verified = make_company(db, "Verified")  # no pending sign-up: never touched
+    make_user(db, verified, Role.MANAGER)
+
+    assert expire_sign_ups(db) == 1
+    db.expunge_all()
+    assert db.get(Company, stale_company.id) is None and db.get(User, stale_manager.id) is None
+    assert db.get(SignupVerification, fresh.id) is not None and db.get(Company, verified.id) is not None
+    assert expire_sign_ups(db) == 0
+
+
+def test_the_worker_runs_every_job(migrated_database: str) -> None:
+    assert set(worker.run_once()) == {"trials_expired", "sessions_purged", "signups_expired"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from dashboard.api import form_echo
 from dashboard.state.base import AuthState, public
 from services.core.db import system_scope
 from services.core.errors import NotFound
@@ -29,7 +30,7 @@ class InviteState(AuthState):
 
     @rx.var
     def form_key(self) -> str:
-        """Changes when the name is filled from the URL, so the (uncontrolled) form re-mounts with it."""
+        """Changes when the name is filled in, so the (uncontrolled) form re-mounts with it."""
         return "filled" if self.full_name_input else "empty"
 
     @public
@@ -52,4 +53,6 @@ class InviteState(AuthState):
         )
         self.valid, self.loaded = True, True
         self._error_from_query()  # an error of a previous attempt to accept (say, a weak password)
-        self.full_name_input = self._query_param("full_name", MAX_FULL_NAME_LENGTH)
+        # The name that attempt entered waits on the server under the URL's form id (never in the URL).
+        echoed = form_echo.recall(self._query_param(form_echo.FORM_PARAM, 64))
+        self.full_name_input = echoed.get("full_name", "")[:MAX_FULL_NAME_LENGTH]
