@@ -25,7 +25,7 @@ from models import Company, Plan, Role, User
 from services.core import mailer
 from services.core.passwords import hash_password
 from services.core.redis_client import get_redis
-from services.identity import SESSION_COOKIE
+from services.identity.auth import SESSION_COOKIE
 from tests.conftest import RLS_BYPASS_SQL
 from tests.factories import make_company, make_plan, make_user
 
