@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import reflex as rx
 
@@ -48,7 +49,9 @@ class PageSpec:
     name: str  # the sidebar entry's id (`nav-<name>`) and label key (`nav.<name>`)
     route: str
     component: Callable[[], rx.Component]
-    on_load: Sequence[rx.EventHandler]
+    # State handlers, e.g. `TeamState.load_members`: an EventHandler on the class (Reflex's state class
+    # makes it one), typed as the `@requires`/`@public` decorators return it.
+    on_load: Sequence[Callable[..., Any]]
     title_key: str
     action: Action | None  # None: anyone may open it
     in_nav: bool = True

@@ -61,7 +61,7 @@ compose_config() {
 
 step "ruff check" "$BIN/ruff" check .
 step "ruff format --check" "$BIN/ruff" format --check .
-step "mypy services models" "$BIN/mypy" services models
+step "mypy (the files in pyproject.toml: services, models, dashboard, rxconfig.py)" "$BIN/mypy"
 step "lint-imports (layer contracts)" "$BIN/lint-imports"
 step "hadolint Dockerfile" "$BIN/hadolint" --config .hadolint.yaml Dockerfile
 step "shell syntax" bash -c 'for f in scripts/*.sh deploy/postgres/initdb/*.sh; do bash -n "$f" || exit 1; done'

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import reflex as rx
+from reflex.vars import ArrayVar, ObjectVar
 
 from dashboard.components.table import data_table
 from dashboard.i18n import t_var
+from dashboard.state.rows import AuditRow
 
 HEADERS = ["audit.time", "audit.company", "audit.actor", "audit.action", "audit.target", "audit.ip", "audit.changes"]
 
 
-def _row(entry: rx.Var) -> rx.Component:
+def _row(entry: ObjectVar[AuditRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(entry.time, white_space="nowrap"),
         rx.table.cell(entry.company),
@@ -26,5 +30,5 @@ def _row(entry: rx.Var) -> rx.Component:
     )
 
 
-def audit_table(name: str, rows: rx.Var, *, loaded: rx.Var | bool = True) -> rx.Component:
+def audit_table(name: str, rows: ArrayVar[Sequence[AuditRow]], *, loaded: rx.Var[bool] | bool = True) -> rx.Component:
     return data_table(name, HEADERS, rows, _row, loaded=loaded, empty_key="audit.empty")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from reflex_components_radix.themes.base import LiteralAccentColor
 
 from dashboard.components.native_form import native_form
 from dashboard.i18n import t
@@ -24,12 +25,8 @@ SELECT_STYLE = {
 
 def labelled(label_key: str, control: rx.Component, html_for: str, *, full_width: bool = True) -> rx.Component:
     """A label above its control (`full_width` False: as wide as the control, e.g. in a row of filters)."""
-    return rx.vstack(
-        rx.el.label(t(label_key), html_for=html_for),
-        control,
-        spacing="1",
-        **({"width": "100%"} if full_width else {}),
-    )
+    width_prop: dict[str, Any] = {"width": "100%"} if full_width else {}
+    return rx.vstack(rx.el.label(t(label_key), html_for=html_for), control, spacing="1", **width_prop)
 
 
 def text_field(label_key: str, name: str, *, field_id: str | None = None, **props: Any) -> rx.Component:
@@ -39,17 +36,22 @@ def text_field(label_key: str, name: str, *, field_id: str | None = None, **prop
 
 
 def native_select(
-    name: str, *options: rx.Component, select_id: str | rx.Var | None = None, **props: Any
+    name: str, *options: rx.Component, select_id: str | rx.Var[str] | None = None, **props: Any
 ) -> rx.Component:
     return rx.el.select(*options, name=name, id=name if select_id is None else select_id, style=SELECT_STYLE, **props)
 
 
-def option(value: str | rx.Var, label: Any) -> rx.Component:
+def option(value: str | rx.Var[str], label: Any) -> rx.Component:
     return rx.el.option(label, value=value)
 
 
 def confirm_button(
-    label_key: str, question_key: str, on_confirm: Any, *, button_id: str | rx.Var, color_scheme: str = "red"
+    label_key: str,
+    question_key: str,
+    on_confirm: Any,
+    *,
+    button_id: str | rx.Var[str],
+    color_scheme: LiteralAccentColor = "red",
 ) -> rx.Component:
     """A button that asks first (the confirm button's id is the button's id + "-confirm")."""
     return rx.alert_dialog.root(

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from dashboard.components.controls import dark_mode_switch, hydration_marker, language_switch
 from dashboard.components.messages import messages
 from dashboard.components.native_form import native_form
 from dashboard.i18n import t, t_var
-from dashboard.state.base import AuthState
+from dashboard.state.base import AuthState, NavItem
 
 
-def _nav_item(item: rx.Var) -> rx.Component:
+def _nav_item(item: ObjectVar[NavItem]) -> rx.Component:
     return rx.link(
-        t_var(item.name, "nav."),  # type: ignore[attr-defined]
-        href=item.route,  # type: ignore[attr-defined]
-        id=rx.Var.create("nav-") + item.name.to(str),  # type: ignore[attr-defined]
+        t_var(item.name, "nav."),
+        href=item.route,
+        id=rx.Var.create("nav-") + item.name.to(str),
         data_testid="nav-item",
         underline="none",
         padding_y="0.4em",

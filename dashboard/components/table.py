@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import reflex as rx
+from reflex.vars import ArrayVar, ObjectVar
 
 from dashboard.i18n import t
+
+ROW = TypeVar("ROW")
 
 
 def data_table(
     name: str,
     header_keys: list[str],
-    rows: rx.Var,
-    row: Callable[[rx.Var], rx.Component],
+    rows: ArrayVar[Sequence[ROW]],
+    row: Callable[[ObjectVar[ROW]], rx.Component],
     *,
-    loaded: rx.Var | bool = True,
+    loaded: rx.Var[bool] | bool = True,
     empty_key: str = "common.empty",
 ) -> rx.Component:
     """`#<name>-table` with the rows, or `#<name>-empty` when there are none."""

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from dashboard.components.forms import confirm_button, password_rules, text_field
 from dashboard.components.layout import page_frame
 from dashboard.components.table import data_table
-from dashboard.features.account.state import AccountState
+from dashboard.features.account.state import AccountState, SessionRow
 from dashboard.i18n import t
 
 
-def _session_row(row: rx.Var) -> rx.Component:
+def _session_row(row: ObjectVar[SessionRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row.device, size="1"), max_width="28em"),
         rx.table.cell(row.ip),
@@ -25,7 +26,7 @@ def _session_row(row: rx.Var) -> rx.Component:
                     "account.revoke",
                     "account.revoke_question",
                     AccountState.revoke(row.id),
-                    button_id="revoke-session-" + row.id,
+                    button_id="revoke-session-" + row.id.to(str),
                 ),
             )
         ),

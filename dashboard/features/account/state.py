@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from dashboard.state.args import form_arg, text_arg, uuid_arg
 from dashboard.state.base import LOGIN_ROUTE, AuthState, requires
@@ -28,7 +30,7 @@ class SessionRow:
 
 
 class AccountState(AuthState):
-    sessions: list[SessionRow] = []
+    sessions: rx.Field[list[SessionRow]] = rx.field(default_factory=list)
     loaded: bool = False
 
     @requires(Action.SESSION_LIST)
@@ -57,7 +59,7 @@ class AccountState(AuthState):
         self.notice_key = "account.session_revoked"
 
     @requires(Action.SESSION_REVOKE)
-    def logout_everywhere(self, actor: Actor) -> rx.event.EventSpec:
+    def logout_everywhere(self, actor: Actor) -> EventSpec:
         with tenant_scope(actor) as session:
             identity.logout_all(session, actor)
         # This browser's cookie is dead now too; the login page shows the form again.
@@ -65,7 +67,7 @@ class AccountState(AuthState):
         return rx.redirect(LOGIN_ROUTE, replace=True)
 
     @requires(Action.PASSWORD_CHANGE)
-    def change_password(self, actor: Actor, form_data: dict) -> None:
+    def change_password(self, actor: Actor, form_data: dict[str, Any]) -> None:
         fields = form_arg(form_data)
         current = text_arg(fields.get("current_password", ""), MAX_PASSWORD_LENGTH, strip=False)
         new = text_arg(fields.get("new_password", ""), MAX_PASSWORD_LENGTH, strip=False)

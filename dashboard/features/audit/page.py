@@ -66,7 +66,7 @@ def _pager() -> rx.Component:
         rx.text(
             t("audit.showing"),
             " ",
-            rx.cond(AuditState.total > 0, AuditState.offset + 1, 0),
+            rx.cond(AuditState.total > 0, AuditState.offset + 1, 0),  # type: ignore[call-overload]  # mypy misses rx.cond's Var overloads (components/controls.py)
             "–",
             AuditState.page_end,
             " ",

@@ -8,9 +8,11 @@ and by the CSV export route, which the `export` handler points the browser at.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from dashboard.state.args import FILTER_FIELDS, audit_filter_arg, bool_arg, form_arg
 from dashboard.state.base import AuthState, requires
@@ -34,14 +36,14 @@ class Option:
 
 
 class AuditState(AuthState):
-    entries: list[AuditRow] = []
+    entries: rx.Field[list[AuditRow]] = rx.field(default_factory=list)
     total: int = 0
     offset: int = 0
     loaded: bool = False
     # Options of the filter selects; companies only for the operator.
     action_options: list[str] = []
     user_options: list[Option] = []
-    company_options: list[Option] = []
+    company_options: rx.Field[list[Option]] = rx.field(default_factory=list)
     _filters: dict[str, str] = {}
 
     @rx.var
@@ -90,7 +92,7 @@ class AuditState(AuthState):
         self.loaded = True
 
     @requires(Action.AUDIT_VIEW)
-    def apply_filters(self, actor: Actor, form_data: dict) -> None:
+    def apply_filters(self, actor: Actor, form_data: dict[str, Any]) -> None:
         fields = form_arg(form_data)
         wanted = {k: fields.get(k, "").strip() for k in FILTER_FIELDS}
         filters = audit_filter_arg(wanted)  # invalid input stops here, before anything changes
@@ -110,7 +112,7 @@ class AuditState(AuthState):
         self.total = page.total
 
     @requires(Action.AUDIT_EXPORT)
-    def export(self, actor: Actor) -> rx.event.EventSpec:
+    def export(self, actor: Actor) -> EventSpec:
         """Point the browser at the CSV route with the filters in force (the route checks everything again)."""
         query = {k: v for k, v in self._filters.items() if v}
         return rx.download(url=EXPORT_ROUTE + ("?" + urlencode(query) if query else ""), filename=EXPORT_FILENAME)

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from dashboard.components.audit_table import audit_table
 from dashboard.components.forms import confirm_button
 from dashboard.components.layout import page_frame
 from dashboard.components.table import data_table
-from dashboard.features.companies.state import CompaniesState, CompanyDetailState
+from dashboard.features.companies.state import CompaniesState, CompanyDetailState, CompanyRow
 from dashboard.i18n import t, t_var
 from services.tenants import MAX_SEARCH_LENGTH
 
 
-def _plan(plan: rx.Var, on_trial: rx.Var) -> rx.Component:
+def _plan(plan: rx.Var[str], on_trial: rx.Var[bool]) -> rx.Component:
     return rx.fragment(
-        rx.cond(plan != "", plan, t("companies.no_plan")),
+        rx.cond(plan != "", plan, t("companies.no_plan")),  # type: ignore[call-overload]  # mypy misses rx.cond's Var overloads (components/controls.py)
         rx.cond(on_trial, rx.fragment(" (", t("companies.trial"), ")")),
     )
 
 
-def _row(company: rx.Var) -> rx.Component:
+def _row(company: ObjectVar[CompanyRow]) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.link(company.name, href="/companies/" + company.id, data_testid="company-link")),
+        rx.table.row_header_cell(
+            rx.link(company.name, href="/companies/" + company.id.to(str), data_testid="company-link")
+        ),
         rx.table.cell(rx.badge(t_var(company.status, "company_status."))),
         rx.table.cell(company.members),
         rx.table.cell(_plan(company.plan, company.on_trial)),
@@ -58,7 +63,7 @@ def companies_page() -> rx.Component:
     )
 
 
-def _fact(label_key: str, value: rx.Component | rx.Var, fact_id: str) -> rx.Component:
+def _fact(label_key: str, value: rx.Component | rx.Var[Any], fact_id: str) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(t(label_key), size="1", color_scheme="gray"),
@@ -98,12 +103,18 @@ def _detail() -> rx.Component:
         rx.text(s.slug, " · ", t("company.created"), " ", s.created, color_scheme="gray", size="2"),
         rx.flex(
             *[
-                _fact(f"role.{role}", s.members_by_role[role], f"members-{role}")
+                # A Var on the class, an int for mypy: the dict stays a plain annotation, as Reflex's
+                # rx.Field[dict[...]] resolves to ArrayVar[Never] under mypy.
+                _fact(f"role.{role}", s.members_by_role[role], f"members-{role}")  # type: ignore[arg-type]
                 for role in ("manager", "worker", "client")
             ],
             _fact("company.active_members", s.active_members, "active-members"),
             _fact("company.projects", s.project_count, "project-count"),
-            _fact("companies.plan", rx.cond(s.plan != "", s.plan, t("companies.no_plan")), "company-plan"),
+            _fact(
+                "companies.plan",
+                rx.cond(s.plan != "", s.plan, t("companies.no_plan")),  # type: ignore[call-overload]  # mypy misses rx.cond's Var overloads (components/controls.py)
+                "company-plan",
+            ),
             _fact(
                 "company.trial",
                 rx.cond(

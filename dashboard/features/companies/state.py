@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
+
+import reflex as rx
 
 from dashboard.state.args import bool_arg, form_arg, text_arg, uuid_arg
 from dashboard.state.base import AuthState, requires
@@ -27,7 +30,7 @@ class CompanyRow:
 
 
 class CompaniesState(AuthState):
-    companies: list[CompanyRow] = []
+    companies: rx.Field[list[CompanyRow]] = rx.field(default_factory=list)
     loaded: bool = False
 
     def _fill(self, actor: Actor, search: str) -> None:
@@ -51,7 +54,7 @@ class CompaniesState(AuthState):
         self._fill(actor, "")
 
     @requires(Action.COMPANY_LIST)
-    def search(self, actor: Actor, form_data: dict) -> None:
+    def search(self, actor: Actor, form_data: dict[str, Any]) -> None:
         self._fill(actor, text_arg(form_arg(form_data).get("q", ""), MAX_SEARCH_LENGTH))
 
 
@@ -66,14 +69,14 @@ class CompanyDetailState(AuthState):
     status: str = ""
     created: str = ""
     members_by_role: dict[str, int] = {}
-    active_members: int = 0
-    project_count: int = 0
+    active_members: rx.Field[int] = rx.field(0)
+    project_count: rx.Field[int] = rx.field(0)
     plan: str = ""
     subscription_status: str = ""
     period_end: str = ""
     trial_status: str = ""
     trial_ends: str = ""
-    recent_audit: list[AuditRow] = []
+    recent_audit: rx.Field[list[AuditRow]] = rx.field(default_factory=list)
 
     def _show(self, detail: CompanyDetail) -> None:
         self.found = True

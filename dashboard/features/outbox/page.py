@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from dashboard.components.layout import page_frame
-from dashboard.features.outbox.state import OutboxState
+from dashboard.features.outbox.state import MailRow, OutboxState
 from dashboard.i18n import t
 
 
-def _message(mail: rx.Var) -> rx.Component:
+def _message(mail: ObjectVar[MailRow]) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(

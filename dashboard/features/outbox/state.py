@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import reflex as rx
+
 from dashboard.state.base import AuthState, requires
 from dashboard.state.rows import when
 from services.core.actor import Actor
@@ -22,7 +24,7 @@ class MailRow:
 
 
 class OutboxState(AuthState):
-    messages: list[MailRow] = []
+    messages: rx.Field[list[MailRow]] = rx.field(default_factory=list)
     loaded: bool = False
 
     @requires(Action.OUTBOX_VIEW)

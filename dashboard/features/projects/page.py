@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from dashboard.components.layout import page_frame
 from dashboard.components.table import data_table
@@ -8,7 +9,7 @@ from dashboard.features.projects.state import TASK_STATUSES, ProjectsState
 from dashboard.i18n import t_var
 
 
-def _row(project: rx.Var) -> rx.Component:
+def _row(project: ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(project["name"]),
         rx.table.cell(rx.badge(t_var(project["status"], "project_status."))),

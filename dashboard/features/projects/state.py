@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import reflex as rx
+
 from dashboard.state.base import AuthState, requires
 from models import TaskStatus
 from services.core.actor import Actor
@@ -12,7 +14,7 @@ TASK_STATUSES: list[str] = [s.value for s in TaskStatus]
 
 class ProjectsState(AuthState):
     # Plain strings only: id, name, status, total and one key per task status.
-    projects: list[dict[str, str]] = []
+    projects: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     loaded: bool = False
 
     @requires(Action.PROJECT_LIST)

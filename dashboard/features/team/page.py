@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from dashboard.components.forms import confirm_button, labelled, native_select, option, text_field
 from dashboard.components.layout import page_frame
 from dashboard.components.table import data_table
-from dashboard.features.team.state import MEMBER_BOX, PROJECT_BOX, ROLE_CHOICES, TeamState
+from dashboard.features.team.state import (
+    MEMBER_BOX,
+    PROJECT_BOX,
+    ROLE_CHOICES,
+    InvitationRow,
+    MemberRow,
+    ProjectOption,
+    TeamState,
+)
 from dashboard.i18n import t, t_var
 
 
@@ -15,7 +24,7 @@ def _role_options() -> list[rx.Component]:
     return [option(role, t(f"role.{role}")) for role in ROLE_CHOICES]
 
 
-def _member_row(member: rx.Var) -> rx.Component:
+def _member_row(member: ObjectVar[MemberRow]) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(member.name),
         rx.table.cell(member.email),
@@ -23,7 +32,7 @@ def _member_row(member: rx.Var) -> rx.Component:
             native_select(
                 "role",
                 *_role_options(),
-                select_id="role-" + member.id,
+                select_id="role-" + member.id.to(str),
                 value=member.role,
                 on_change=lambda role: TeamState.change_role(member.id, role),
                 aria_label=t("team.role"),
@@ -47,11 +56,11 @@ def _member_row(member: rx.Var) -> rx.Component:
                     "team.deactivate",
                     "team.deactivate_question",
                     TeamState.set_active(member.id, False),
-                    button_id="deactivate-" + member.id,
+                    button_id="deactivate-" + member.id.to(str),
                 ),
                 rx.button(
                     t("team.reactivate"),
-                    id="reactivate-" + member.id,
+                    id="reactivate-" + member.id.to(str),
                     size="1",
                     variant="soft",
                     on_click=TeamState.set_active(member.id, True),
@@ -63,7 +72,7 @@ def _member_row(member: rx.Var) -> rx.Component:
     )
 
 
-def _invitation_row(invitation: rx.Var) -> rx.Component:
+def _invitation_row(invitation: ObjectVar[InvitationRow]) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(invitation.email),
         rx.table.cell(t_var(invitation.role, "role.")),
@@ -76,7 +85,7 @@ def _invitation_row(invitation: rx.Var) -> rx.Component:
             rx.hstack(
                 rx.button(
                     t("team.resend"),
-                    id="resend-" + invitation.id,
+                    id="resend-" + invitation.id.to(str),
                     size="1",
                     variant="soft",
                     on_click=TeamState.resend_invitation(invitation.id),
@@ -85,7 +94,7 @@ def _invitation_row(invitation: rx.Var) -> rx.Component:
                     "team.revoke",
                     "team.revoke_question",
                     TeamState.revoke_invitation(invitation.id),
-                    button_id="revoke-" + invitation.id,
+                    button_id="revoke-" + invitation.id.to(str),
                 ),
                 spacing="2",
             )
@@ -95,7 +104,7 @@ def _invitation_row(invitation: rx.Var) -> rx.Component:
     )
 
 
-def _checkbox(name: rx.Var | str, label: rx.Var, *, checked: rx.Var | bool = False) -> rx.Component:
+def _checkbox(name: rx.Var[str] | str, label: rx.Var[str], *, checked: rx.Var[bool] | bool = False) -> rx.Component:
     """A native checkbox: one name per box, as the form data keeps one value per name."""
     return rx.el.label(
         rx.el.input(type="checkbox", name=name, default_checked=checked, margin_right="0.4em"),
@@ -143,7 +152,7 @@ def _invite_form() -> rx.Component:
     )
 
 
-def _project_members_form(project: rx.Var) -> rx.Component:
+def _project_members_form(project: ObjectVar[ProjectOption]) -> rx.Component:
     return rx.form(
         rx.hstack(
             rx.text(project.name, weight="bold", min_width="10em"),
@@ -155,7 +164,7 @@ def _project_members_form(project: rx.Var) -> rx.Component:
                 ),
                 flex="1",
             ),
-            rx.button(t("common.save"), type="submit", size="1", id="save-members-" + project.id),
+            rx.button(t("common.save"), type="submit", size="1", id="save-members-" + project.id.to(str)),
             align="center",
             width="100%",
             spacing="3",

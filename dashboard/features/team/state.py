@@ -7,6 +7,7 @@ returns (no reload), so the outcome message of the call stays visible.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import reflex as rx
 
@@ -84,9 +85,9 @@ def _invitation_row(info: InvitationInfo) -> InvitationRow:
 
 
 class TeamState(AuthState):
-    members: list[MemberRow] = []
-    invitations: list[InvitationRow] = []
-    projects: list[ProjectOption] = []
+    members: rx.Field[list[MemberRow]] = rx.field(default_factory=list)
+    invitations: rx.Field[list[InvitationRow]] = rx.field(default_factory=list)
+    projects: rx.Field[list[ProjectOption]] = rx.field(default_factory=list)
     loaded: bool = False
     invites_sent: int = 0
 
@@ -143,7 +144,7 @@ class TeamState(AuthState):
         self.notice_key = "team.reactivated" if active else "team.deactivated"
 
     @requires(Action.PROJECT_MEMBERS_EDIT)
-    def save_project_members(self, actor: Actor, form_data: dict) -> None:
+    def save_project_members(self, actor: Actor, form_data: dict[str, Any]) -> None:
         fields = form_arg(form_data)
         project_id = uuid_arg(fields.get("project_id", ""))
         wanted = prefixed_ids(fields, MEMBER_BOX)
@@ -155,7 +156,7 @@ class TeamState(AuthState):
 
     # ---- invitations ---------------------------------------------------------------------
     @requires(Action.MEMBER_INVITE)
-    def invite(self, actor: Actor, form_data: dict) -> None:
+    def invite(self, actor: Actor, form_data: dict[str, Any]) -> None:
         fields = form_arg(form_data)
         email = text_arg(fields.get("email", ""), MAX_EMAIL_LENGTH)
         role = enum_arg(fields.get("role", ""), INVITABLE_ROLES)
