@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -66,7 +67,9 @@ def get(cookie: str | None = None, query: str = "", **headers: str) -> httpx.Res
             cookie_header = {"cookie": f"other=1; wd_session={cookie}"} if cookie else {}
             return await client.get(f"/whoami{query}", headers=cookie_header | headers)
 
-    return asyncio.run(send())
+    # A loop of its own, in a thread of its own: the browser tests leave Playwright's loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, send()).result()
 
 
 def test_no_session_is_forbidden() -> None:
