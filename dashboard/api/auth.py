@@ -9,7 +9,8 @@ back too, but never through the URL (proxy logs, browser history): they wait in 
 under a random id, `&form=<id>` (dashboard/api/form_echo.py). A password never comes back.
 A sign-up answers "check your mail" (`/signup?sent=1`) whatever the address, so the redirect does not
 tell whether it has an account.
-The database and password work runs in a worker thread: argon2 must not stall the event loop
+The database and password work runs in a worker thread (`off_loop`, the handlers' thread pool):
+argon2 must not stall the event loop
 that also serves the websockets.
 """
 
@@ -20,13 +21,13 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from dashboard.api import form_echo
 from dashboard.api.origins import origin_allowed
+from dashboard.state.base import off_loop
 from services import identity, people
 from services.core.actor import Actor
 from services.core.db import system_scope
@@ -114,7 +115,7 @@ async def _run_form(
     if parsed is None:
         return _back(page, "error.invalid_input")
     try:
-        result = await run_in_threadpool(start, fields, client_ip(request), request.headers.get("user-agent", ""))
+        result = await off_loop(start, fields, client_ip(request), request.headers.get("user-agent", ""))
     except RateLimited as exc:
         return _back(page, "error.too_many_attempts", retry_after=exc.retry_after, echo=_echo(fields, echoed))
     except ServiceError as exc:
@@ -217,7 +218,7 @@ async def logout_route(request: Request) -> Response:
                 logout(session, token, ip=ip, user_agent=user_agent)
 
         try:
-            await run_in_threadpool(end)
+            await off_loop(end)
         except Exception:
             log.exception("logout failed unexpectedly")
     settings = get_settings()

@@ -36,7 +36,11 @@ pytestmark = pytest.mark.integration
 
 MODEL_TABLES = set(metadata.tables)
 APPEND_ONLY = {"audit_logs"}
-SYSTEM_DELETES = {"sessions", "signup_verifications", "companies"}  # purge ended sessions; replace or expire a pending sign-up (its unverified company)
+SYSTEM_DELETES = {
+    "sessions",
+    "signup_verifications",
+    "companies",
+}  # purge ended sessions; replace or expire a pending sign-up (its unverified company)
 
 
 def head_revision() -> str:
