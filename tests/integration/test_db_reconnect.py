@@ -1,5 +1,6 @@
-"""Pooled connections are not pinged on checkout (services/core/db.py): a scope's first statement
-finds a dead one, and the scope begins again on a fresh connection, so no unit of work fails."""
+"""The app pool's connections are not pinged on checkout (services/core/db.py): a scope's first
+statement finds a dead one, and the scope begins again on a fresh connection, so no unit of work
+fails. The system role's small pool pings on checkout instead; a dead connection is replaced too."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import Engine
 
 from models import Role
 from services.core.actor import Actor
-from services.core.db import get_engine, system_scope, tenant_scope
+from services.core.db import get_engine, get_system_engine, system_scope, tenant_scope
 
 pytestmark = pytest.mark.integration
 
@@ -19,9 +20,9 @@ BACKEND_PID = sa.text("SELECT pg_backend_pid()")
 SETTINGS = sa.text("SELECT current_setting('app.company_id'), current_setting('app.rls_bypass')")
 
 
-def kill_pooled_connections(app_engine: Engine) -> int:
-    """Terminate every other backend of the app role in this database (a restart, as the pool sees it)."""
-    with app_engine.connect() as killer:
+def kill_pooled_connections(engine: Engine) -> int:
+    """Terminate every other backend of the engine's role in this database (a restart, as the pool sees it)."""
+    with engine.connect() as killer:
         killed = killer.execute(
             sa.text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
@@ -31,29 +32,37 @@ def kill_pooled_connections(app_engine: Engine) -> int:
     return int(killed or 0)
 
 
+MANAGER = Actor(user_id=uuid.uuid4(), company_id=uuid.uuid4(), role=Role.MANAGER, full_name="M", email="m@x.example")
+
+
 @pytest.fixture
 def one_pooled_connection(app_engine: Engine) -> int:
     """The app's pool holding exactly one idle connection; returns its backend's pid."""
     get_engine().dispose()
-    with system_scope() as session:
+    with tenant_scope(MANAGER) as session:
         pid = session.execute(BACKEND_PID).scalar()
     assert get_engine().pool.checkedin() == 1 and isinstance(pid, int)
     return pid
 
 
-def test_system_scope_replaces_a_dead_pooled_connection(app_engine: Engine, one_pooled_connection: int) -> None:
-    assert kill_pooled_connections(app_engine) == 1
+def test_system_scope_replaces_a_dead_pooled_connection(app_engine: Engine) -> None:
+    system = get_system_engine()
+    system.dispose()
     with system_scope() as session:
-        assert session.execute(BACKEND_PID).scalar() != one_pooled_connection
-        assert tuple(session.execute(SETTINGS).one()) == ("", "on")
+        pid = session.execute(BACKEND_PID).scalar()
+    assert system.pool.checkedin() == 1
+    killer = sa.create_engine(system.url, poolclass=sa.NullPool)  # not from the pool it empties
+    assert kill_pooled_connections(killer) == 1
+    killer.dispose()
+    with system_scope() as session:
+        assert session.execute(BACKEND_PID).scalar() != pid
+        assert session.execute(sa.text("SELECT count(*) FROM companies")).scalar() is not None
 
 
 def test_tenant_scope_replaces_a_dead_pooled_connection(app_engine: Engine, one_pooled_connection: int) -> None:
-    company_id = uuid.uuid4()
-    manager = Actor(user_id=uuid.uuid4(), company_id=company_id, role=Role.MANAGER, full_name="M", email="m@x.example")
     assert kill_pooled_connections(app_engine) == 1
-    with tenant_scope(manager) as session:
+    with tenant_scope(MANAGER) as session:
         assert session.execute(BACKEND_PID).scalar() != one_pooled_connection
-        assert tuple(session.execute(SETTINGS).one()) == (str(company_id), "off")
-    with tenant_scope(manager) as session:  # and the next transaction is scoped again
-        assert tuple(session.execute(SETTINGS).one()) == (str(company_id), "off")
+        assert tuple(session.execute(SETTINGS).one()) == (str(MANAGER.company_id), "off")
+    with tenant_scope(MANAGER) as session:  # and the next transaction is scoped again
+        assert tuple(session.execute(SETTINGS).one()) == (str(MANAGER.company_id), "off")
