@@ -3,6 +3,11 @@
 When no external PostgreSQL/Redis/S3 is configured (ENV local or test), the project's own servers
 are started under DATA_DIR (default .data/) and stopped again on exit; their data is kept.
 
+`run` does the setup here (servers, migrations, demo data), then replaces this process (exec: same
+pid, same terminal) with devtools/supervisor.py on a bare interpreter, which starts the app and
+stops it and the servers on Ctrl-C: the process that waits for hours holds about 4 MB, not the
+~100 MB of SQLAlchemy, Alembic and the models that the setup needed.
+
     python scripts/serve.py run [--no-seed]   migrate, load demo data, serve the app; Ctrl-C stops all
     python scripts/serve.py migrate           alembic upgrade head
     python scripts/serve.py revision -m MSG   alembic revision --autogenerate
@@ -16,16 +21,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.devstack import EmbeddedStack, StackError, StackPorts, stop_process_group  # noqa: E402
+from devtools import supervisor  # noqa: E402 - standard library only
 from services.core.settings import get_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from devtools.devstack import EmbeddedStack
 
 
 @contextmanager
@@ -35,6 +43,9 @@ def backing_services() -> Iterator[EmbeddedStack | None]:
     if not settings.uses_embedded_services:
         yield None
         return
+    # Only here: production (external servers) never loads the embedded servers' code.
+    from devtools.devstack import EmbeddedStack, StackError, StackPorts
+
     stack = EmbeddedStack(
         settings.data_dir,
         StackPorts(settings.embedded_postgres_port, settings.embedded_redis_port, settings.embedded_s3_port),
@@ -90,10 +101,10 @@ def print_banner(with_demo: bool, stack: EmbeddedStack | None) -> None:
     print("\n".join(lines), flush=True)
 
 
-def serve_app() -> int:
-    """Run Reflex in production mode (one port: frontend, websocket and API); stop it on Ctrl-C/SIGTERM."""
+def app_command() -> list[str]:
+    """Reflex in production mode: one port for the built pages, the websocket and the API."""
     settings = get_settings()
-    command = [
+    return [
         sys.executable,
         "-m",
         "reflex",
@@ -107,23 +118,28 @@ def serve_app() -> int:
         "--loglevel",
         "warning",
     ]
-    # Reflex starts 2*CPU+1 workers with Redis; one per core is plenty and saves ~120 MB each.
-    env = {"GRANIAN_WORKERS": str(max(2, os.cpu_count() or 2)), **os.environ}
-    app = subprocess.Popen(command, cwd=ROOT, start_new_session=True, env=env)
-    stopping = False
 
-    def request_stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+def hand_over_to_supervisor(stack: EmbeddedStack | None) -> None:
+    """Replace this process with devtools/supervisor.py, which runs the app and stops everything on
+    Ctrl-C/SIGTERM. Returns only if the exec fails (the caller then stops the servers)."""
+    # Reflex starts 2*CPU+1 workers with Redis; one per core is plenty and saves ~60 MB each.
+    os.environ.setdefault("GRANIAN_WORKERS", str(max(2, os.cpu_count() or 2)))
+    servers = [f"{name}:{pid}:{sig.name}" for name, pid, sig in stack.running()] if stack else []
+    argv = [sys.executable, "-I", "-S", supervisor.__file__]
+    for server in servers:
+        argv += ["--server", server]
+    argv += ["--", *app_command()]
+    # Blocked signals stay blocked across exec and stay pending: a Ctrl-C during the hand-over is
+    # acted on by the supervisor instead of killing a process whose servers would then be orphaned.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {*supervisor.STOP_SIGNALS, signal.SIGCHLD})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(ROOT)  # Reflex finds rxconfig.py in the working directory
     try:
-        while app.poll() is None and not stopping:
-            time.sleep(0.2)
+        os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, arguments built above
     finally:
-        stop_process_group(app)
-    return 0 if stopping else (app.returncode or 0)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {*supervisor.STOP_SIGNALS, signal.SIGCHLD})
 
 
 def main() -> int:
@@ -159,7 +175,7 @@ def main() -> int:
             if with_demo:
                 seed()
             print_banner(with_demo, stack)
-            return serve_app()
+            hand_over_to_supervisor(stack)
     return 0
 
 

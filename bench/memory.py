@@ -1,0 +1,390 @@
+"""Idle memory of the `make run` stack, per process, next to a bare Reflex app with as many workers.
+
+Starts the stack the way `make run` does (`scripts/serve.py run` with the variables of
+scripts/frontend.sh), with its own embedded servers on free ports and a throw-away data folder, or
+attaches to a running stack (--attach PID: the launcher's pid, i.e. the `devtools/supervisor.py`
+process that `make run` leaves behind). Waits until the app answers /ping and the login page, then
+until the whole process tree is idle, and reads PSS from /proc/<pid>/smaps_rollup for every process.
+
+Then, in the same run, it starts the baseline: a bare Reflex app (one counter page, nothing else)
+with the same number of Granian workers and the same Redis, measured the same way.
+
+PSS divides every shared page among the processes that map it, so per-process numbers add up to the
+real footprint of the group. Pages shared with processes outside the group (another `weed` or
+`postgres` started from the same binary, e.g. by a test run) are divided with those too, which makes
+the number read low; the script names such processes when it sees them. The baseline is measured
+while the stack still runs (it uses the stack's Redis), so it shares library pages with it and reads
+a little low as well: the comparison errs in the baseline's favour.
+
+    .venv/bin/python bench/memory.py                 # start a stack, measure, stop it
+    .venv/bin/python bench/memory.py --attach PID    # measure a running `make run`
+    options: --settle S (idle wait, default 15), --no-baseline, --data-dir DIR (reuse a data folder)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devtools.devstack import free_port, free_s3_port  # noqa: E402
+from devtools.supervisor import stop_group  # noqa: E402
+
+TARGET_MB = 450
+START_TIMEOUT_S = 300.0
+IDLE_CPU_FRACTION = 0.02  # of one core, over IDLE_WINDOW_S
+IDLE_WINDOW_S = 5.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+FRONTEND_ENV = 'eval "$(bash scripts/frontend.sh env)"'
+
+# The same plugins as rxconfig.py, so both build the same kind of frontend.
+BARE_CONFIG = """import reflex as rx
+from reflex.plugins.sitemap import SitemapPlugin
+
+config = rx.Config(
+    app_name="bare",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[rx.plugins.RadixThemesPlugin()],
+    disable_plugins=[SitemapPlugin],
+)
+"""
+BARE_APP = """import reflex as rx
+
+
+class Counter(rx.State):
+    count: int = 0
+
+    @rx.event
+    def increment(self):
+        self.count += 1
+
+
+def index() -> rx.Component:
+    return rx.hstack(rx.text(Counter.count), rx.button("+1", on_click=Counter.increment))
+
+
+app = rx.App()
+app.add_page(index)
+"""
+
+
+@dataclass
+class Proc:
+    pid: int
+    ppid: int
+    cmdline: str
+    exe: str
+    pss_kb: int
+    uss_kb: int
+    role: str = ""
+
+
+# ---- /proc --------------------------------------------------------------------------------------
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(ppid, cpu ticks) of a process, None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def _all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def tree(root: int) -> list[int]:
+    """`root` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for pid in _all_pids():
+        stat = _stat(pid)
+        if stat is not None:
+            children.setdefault(stat[0], []).append(pid)
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    return sum(stat[1] for pid in pids if (stat := _stat(pid)) is not None) / CLOCK_TICKS
+
+
+def read_proc(pid: int) -> Proc | None:
+    try:
+        rollup = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+    stat = _stat(pid)
+    kb = {key.strip(): int(value.split()[0]) for key, value in rollup.items()}
+    return Proc(
+        pid=pid,
+        ppid=stat[0] if stat else 0,
+        cmdline=cmdline,
+        exe=exe,
+        pss_kb=kb["Pss"],
+        uss_kb=kb["Private_Clean"] + kb["Private_Dirty"],
+    )
+
+
+def classify(procs: list[Proc], launcher: int | None) -> None:
+    app_pids = {p.pid for p in procs if p.pid != launcher and "reflex" in p.cmdline and "python" in Path(p.exe).name}
+    for p in procs:
+        name = Path(p.exe).name
+        if p.pid == launcher:
+            p.role = "launcher"
+        elif p.pid in app_pids:
+            p.role = "app: workers" if p.ppid in app_pids else "app: main (Reflex CLI, Granian)"
+        elif name == "postgres" or p.cmdline.startswith("postgres:"):
+            p.role = "PostgreSQL"
+        elif name == "redis-server":
+            p.role = "Redis"
+        elif name == "weed":
+            p.role = "S3 (SeaweedFS)"
+        else:
+            p.role = "other: " + name
+
+
+def wait_idle(root: int, settle: float) -> float:
+    """Wait `settle` seconds, then until the tree used under 2% of a core for 5 s; returns that share."""
+    time.sleep(settle)
+    deadline = time.monotonic() + 120
+    while True:
+        pids = tree(root)
+        before = cpu_seconds(pids)
+        time.sleep(IDLE_WINDOW_S)
+        share = (cpu_seconds(pids) - before) / IDLE_WINDOW_S
+        if share < IDLE_CPU_FRACTION or time.monotonic() > deadline:
+            return share
+
+
+def wait_answering(base: str, paths: tuple[str, ...], proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise SystemExit(f"exited with {proc.returncode} while starting:\n{tail}")
+        try:
+            for path in paths:  # a few requests, so that the workers have served something
+                with urllib.request.urlopen(base + path, timeout=5) as response:  # noqa: S310 - our own app on loopback
+                    response.read()
+            return
+        except urllib.error.HTTPError as exc:  # answering, but not as expected: waiting will not help
+            raise SystemExit(f"{exc.url} answered {exc.code}") from exc
+        except (urllib.error.URLError, OSError):
+            time.sleep(1)
+    raise SystemExit(f"{base} did not answer within {START_TIMEOUT_S:.0f}s")
+
+
+def measure(root: int, launcher: int | None, settle: float) -> tuple[list[Proc], float]:
+    share = wait_idle(root, settle)
+    procs = [p for pid in tree(root) if (p := read_proc(pid)) is not None]
+    classify(procs, launcher)
+    return procs, share
+
+
+def report(title: str, procs: list[Proc], share: float) -> float:
+    print(f"\n{title}  (idle: {share * 100:.1f}% of a core)")
+    print(f"  {'role / process':<44} {'PSS MB':>8} {'USS MB':>8}")
+    total = 0.0
+    for role in dict.fromkeys(p.role for p in sorted(procs, key=_role_order)):
+        members = [p for p in procs if p.role == role]
+        pss = sum(p.pss_kb for p in members) / 1024
+        total += pss
+        print(f"  {role + f' ({len(members)})':<44} {pss:8.1f} {sum(p.uss_kb for p in members) / 1024:8.1f}")
+        for p in sorted(members, key=lambda p: -p.pss_kb):
+            print(f"      {p.pid:>7} {p.cmdline[:34]:<34} {p.pss_kb / 1024:8.1f} {p.uss_kb / 1024:8.1f}")
+    print(f"  {'total':<44} {total:8.1f}")
+    return total
+
+
+def _role_order(p: Proc) -> tuple[int, str]:
+    order = ["launcher", "app: main", "app: workers", "PostgreSQL", "Redis", "S3"]
+    return next((i for i, prefix in enumerate(order) if p.role.startswith(prefix)), len(order)), p.role
+
+
+def shared_outside(procs: list[Proc], measured: set[int]) -> list[str]:
+    """Processes outside the measured trees that run one of the same binaries (they share its pages)."""
+    exes = {p.exe for p in procs if not p.exe.endswith(("/python", "/python3", "/python3.11"))}
+    others = []
+    for pid in _all_pids():
+        if pid in measured:
+            continue
+        with contextlib.suppress(OSError):
+            if (exe := os.readlink(f"/proc/{pid}/exe")) in exes:
+                others.append(f"{pid} {Path(exe).name}")
+    return others
+
+
+# ---- starting things ----------------------------------------------------------------------------
+
+
+def _shell(command: str, *, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [
+                "bash",
+                "-c",
+                f"cd {shlex.quote(str(ROOT))} && {FRONTEND_ENV} && cd {shlex.quote(str(cwd))} && exec {command}",
+            ],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+@contextlib.contextmanager
+def started_stack(data_dir: Path, log: Path) -> Iterator[tuple[int, str]]:
+    """`make run` on free ports with its own embedded servers; stopped like a Ctrl-C afterwards."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENV": "local",
+        "DATA_DIR": str(data_dir),
+        "APP_PORT": str(port),
+        "PUBLIC_URL": f"http://localhost:{port}",
+        "EMBEDDED_POSTGRES_PORT": str(free_port()),
+        "EMBEDDED_REDIS_PORT": str(free_port()),
+        "EMBEDDED_S3_PORT": str(free_s3_port()),
+        # The embedded servers, whatever .env says about external ones.
+        "DATABASE_URL": "",
+        "POSTGRES_HOST": "",
+        "REDIS_URL": "",
+        "S3_ENDPOINT_URL": "",
+    }
+    python = shlex.quote(sys.executable)
+    if not (data_dir / "credentials.json").exists():
+        # Measure what a developer sees every day: servers restarted on existing data (SeaweedFS
+        # replays its metadata journal then, PostgreSQL its WAL), not the very first start.
+        subprocess.run(
+            [sys.executable, "scripts/serve.py", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+    proc = _shell(f"{python} scripts/serve.py run", cwd=ROOT, env=env, log=log)
+    try:
+        wait_answering(f"http://127.0.0.1:{port}", ("/ping", "/", "/login", "/signup"), proc, log)
+        yield proc.pid, env["APP_PORT"]
+    finally:
+        started = time.monotonic()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C sends; the supervisor stops everything
+        try:
+            proc.wait(timeout=90)
+            print(f"\nstack stopped by SIGINT in {time.monotonic() - started:.1f}s")
+        except subprocess.TimeoutExpired:
+            print("\nthe stack did not stop within 90s after SIGINT; killing its process group")
+            stop_group(proc.pid, signal.SIGKILL, reap=proc.poll)
+
+
+@contextlib.contextmanager
+def started_bare_app(workers: int, redis_url: str, folder: Path) -> Iterator[int]:
+    (folder / "bare").mkdir(parents=True, exist_ok=True)
+    (folder / "rxconfig.py").write_text(BARE_CONFIG)
+    (folder / "bare" / "__init__.py").write_text("")
+    (folder / "bare" / "bare.py").write_text(BARE_APP)
+    port = free_port()
+    env = {**os.environ, "GRANIAN_WORKERS": str(workers), "REFLEX_REDIS_URL": redis_url}
+    log = folder / "bare.log"
+    proc = _shell(
+        f"{shlex.quote(sys.executable)} -m reflex run --env prod --backend-host 127.0.0.1 --backend-port {port} --loglevel warning",
+        cwd=folder,
+        env=env,
+        log=log,
+    )
+    try:
+        wait_answering(f"http://127.0.0.1:{port}", ("/ping", "/", "/ping"), proc, log)
+        yield proc.pid
+    finally:
+        stop_group(proc.pid, reap=proc.poll)
+
+
+def app_environ(procs: list[Proc]) -> dict[str, str]:
+    main = next(p for p in procs if p.role.startswith("app: main"))
+    raw = Path(f"/proc/{main.pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+# ---- main ---------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--attach", type=int, metavar="PID", help="measure a running stack (the launcher's pid)")
+    parser.add_argument("--settle", type=float, default=15.0, help="seconds to wait before the idle check")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bare Reflex app")
+    parser.add_argument("--data-dir", type=Path, help="data folder for the started stack (default: a temp dir)")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="workdash-bench-memory-"))
+    try:
+        with contextlib.ExitStack() as running:
+            if args.attach:
+                launcher = args.attach
+                title = f"running stack, launcher pid {launcher}"
+            else:
+                data_dir = args.data_dir or scratch / "data"
+                launcher, port = running.enter_context(started_stack(data_dir, scratch / "stack.log"))
+                title = f"`make run` stack on port {port}, data in {data_dir}"
+            procs, share = measure(launcher, launcher, args.settle)
+            workers = sum(p.role == "app: workers" for p in procs)
+            total = report(f"{title}: {workers} app workers", procs, share)
+            print(f"  target: <= {TARGET_MB} MB -> {'met' if total <= TARGET_MB else 'NOT met'}")
+            measured = set(tree(launcher))
+            if args.no_baseline:
+                note_shared(procs, measured)
+                return 0
+            environ = app_environ(procs)
+            redis_url = environ.get("REFLEX_REDIS_URL") or environ.get("REDIS_URL") or ""
+            if not redis_url:
+                print("\nbaseline skipped: the app runs without Redis (no REFLEX_REDIS_URL in its environment)")
+                return 0
+            bare_root = running.enter_context(started_bare_app(workers, redis_url, scratch / "bare"))
+            bare, bare_share = measure(bare_root, None, args.settle)
+            bare_total = report(
+                f"baseline: bare Reflex app (a counter page), {workers} workers, same Redis", bare, bare_share
+            )
+            app_total = sum(p.pss_kb for p in procs if p.role.startswith("app:")) / 1024
+            print(
+                f"\napp processes {app_total:.1f} MB vs bare Reflex {bare_total:.1f} MB "
+                f"(+{app_total - bare_total:.1f} MB); whole stack {total:.1f} MB"
+            )
+            note_shared(procs + bare, measured | set(tree(bare_root)))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+def note_shared(procs: list[Proc], measured: set[int]) -> None:
+    if others := shared_outside(procs, measured):
+        print(
+            f"note: {len(others)} process(es) outside the measurement run the same binaries "
+            f"({', '.join(others[:6])}{' …' if len(others) > 6 else ''}); pages of those binaries are "
+            "divided with them, so PSS reads lower than on a quiet machine"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
