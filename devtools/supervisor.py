@@ -68,10 +68,13 @@ def _reap_children(exit_codes: dict[int, int]) -> None:
 
 
 def _parse(argv: list[str]) -> tuple[list[tuple[str, int, int]], list[str]]:
+    usage = "usage: supervisor.py [--server NAME:PID:SIGNAME]... -- APP_COMMAND..."
     if "--" not in argv:
-        raise SystemExit("usage: supervisor.py [--server NAME:PID:SIGNAME]... -- APP_COMMAND...")
+        raise SystemExit(usage)
     split = argv.index("--")
     options, command = argv[:split], argv[split + 1 :]
+    if len(options) % 2:
+        raise SystemExit(usage)
     servers = []
     for flag, value in zip(options[::2], options[1::2], strict=True):
         if flag != "--server":
