@@ -3,11 +3,15 @@
 Starts the stack the way `make run` does (`scripts/serve.py run` with the variables of
 scripts/frontend.sh), with its own embedded servers on free ports and a throw-away data folder, or
 attaches to a running stack (--attach PID: the launcher's pid, i.e. the `devtools/supervisor.py`
-process that `make run` leaves behind). Waits until the app answers /ping and the login page, then
-until the whole process tree is idle, and reads PSS from /proc/<pid>/smaps_rollup for every process.
+process that `make run` leaves behind). Waits until the app answers /ping and the login page, uses
+it the way a person would (headless Chromium, one browser per app worker: the demo manager signs in
+and opens the home, team, projects, audit and account pages; skipped with --no-warm or when
+Chromium/Playwright are missing), waits until the whole process tree is idle, and reads PSS from
+/proc/<pid>/smaps_rollup for every process.
 
 Then, in the same run, it starts the baseline: a bare Reflex app (one counter page, nothing else)
-with the same number of Granian workers and the same Redis, measured the same way.
+with the same number of Granian workers and the same Redis, used the same way (each browser opens
+the page and clicks the counter) and measured the same way.
 
 PSS divides every shared page among the processes that map it, so per-process numbers add up to the
 real footprint of the group. Pages shared with processes outside the group (another `weed` or
@@ -18,7 +22,11 @@ a little low as well: the comparison errs in the baseline's favour.
 
     .venv/bin/python bench/memory.py                 # start a stack, measure, stop it
     .venv/bin/python bench/memory.py --attach PID    # measure a running `make run`
-    options: --settle S (idle wait, default 15), --no-baseline, --data-dir DIR (reuse a data folder)
+    options: --settle S (idle wait, default 15), --no-warm, --no-baseline, --data-dir DIR
+
+A started stack builds the frontend for its own port into this checkout's .web/, like every
+`reflex run`: a `make run` of the same checkout running at the same time then needs a restart (its
+pages would open their websocket on the bench's port). Measure that one with --attach instead.
 """
 
 from __future__ import annotations
@@ -46,6 +54,9 @@ from devtools.devstack import free_port, free_s3_port  # noqa: E402
 from devtools.supervisor import stop_group  # noqa: E402
 
 TARGET_MB = 450
+CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+DEMO_LOGIN = ("manager@acme.example.com", "demo-manager-password")  # devtools/seed.py
+PAGES_AFTER_LOGIN = ("/", "/team", "/projects", "/audit", "/account")
 START_TIMEOUT_S = 300.0
 IDLE_CPU_FRACTION = 0.02  # of one core, over IDLE_WINDOW_S
 IDLE_WINDOW_S = 5.0
@@ -198,6 +209,48 @@ def wait_answering(base: str, paths: tuple[str, ...], proc: subprocess.Popen[byt
     raise SystemExit(f"{base} did not answer within {START_TIMEOUT_S:.0f}s")
 
 
+def warm_up(base: str, browsers: int, *, sign_in: bool) -> str:
+    """Use the app as people would, one browser per worker; returns what was done, for the report."""
+    if not Path(CHROMIUM).exists():
+        return f"not used ({CHROMIUM} missing)"
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        return "not used (Playwright missing: make install)"
+    home = Path(tempfile.mkdtemp(prefix="bench-chromium-"))
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+                env={**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home), "XDG_CACHE_HOME": str(home)},
+            )
+            expect.set_options(timeout=30_000)
+            for _ in range(browsers):  # a context each: its own websocket, likely on another worker
+                page = browser.new_context().new_page()
+                if sign_in:
+                    page.goto(base + "/login")
+                    expect(page.locator("#hydrated")).to_be_attached()
+                    page.fill("#email", DEMO_LOGIN[0])
+                    page.fill("#password", DEMO_LOGIN[1])
+                    page.click("#login-submit")
+                    expect(page.locator("#signed-in-as")).to_be_visible()
+                    for path in PAGES_AFTER_LOGIN:
+                        page.goto(base + path)
+                        expect(page.locator("#hydrated")).to_be_attached()
+                else:
+                    page.goto(base + "/")
+                    page.get_by_role("button", name="+1").click()
+                    expect(page.get_by_text("1", exact=True)).to_be_visible()
+                page.context.close()
+            browser.close()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    if sign_in:
+        return f"{browsers} browser(s) signed in and opened {', '.join(PAGES_AFTER_LOGIN)}"
+    return f"{browsers} browser(s) opened the page and clicked the counter"
+
+
 def measure(root: int, launcher: int | None, settle: float) -> tuple[list[Proc], float]:
     share = wait_idle(root, settle)
     procs = [p for pid in tree(root) if (p := read_proc(pid)) is not None]
@@ -227,15 +280,22 @@ def _role_order(p: Proc) -> tuple[int, str]:
 
 def shared_outside(procs: list[Proc], measured: set[int]) -> list[str]:
     """Processes outside the measured trees that run one of the same binaries (they share its pages)."""
-    exes = {p.exe for p in procs if not p.exe.endswith(("/python", "/python3", "/python3.11"))}
+    binaries = {_inode(f"/proc/{p.pid}/exe") for p in procs if not Path(p.exe).name.startswith("python")}
     others = []
     for pid in _all_pids():
-        if pid in measured:
-            continue
-        with contextlib.suppress(OSError):
-            if (exe := os.readlink(f"/proc/{pid}/exe")) in exes:
-                others.append(f"{pid} {Path(exe).name}")
+        if pid not in measured and _inode(f"/proc/{pid}/exe") in binaries - {None}:
+            with contextlib.suppress(OSError):
+                others.append(f"{pid} {Path(os.readlink(f'/proc/{pid}/exe')).name}")
     return others
+
+
+def _inode(path: str) -> tuple[int, int] | None:
+    """The file behind a path (the same binary under two names, e.g. hard links made by uv, is one file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 # ---- starting things ----------------------------------------------------------------------------
@@ -258,7 +318,7 @@ def _shell(command: str, *, cwd: Path, env: dict[str, str], log: Path) -> subpro
 
 
 @contextlib.contextmanager
-def started_stack(data_dir: Path, log: Path) -> Iterator[tuple[int, str]]:
+def started_stack(data_dir: Path, log: Path) -> Iterator[tuple[int, int]]:
     """`make run` on free ports with its own embedded servers; stopped like a Ctrl-C afterwards."""
     port = free_port()
     env = {
@@ -286,7 +346,7 @@ def started_stack(data_dir: Path, log: Path) -> Iterator[tuple[int, str]]:
     proc = _shell(f"{python} scripts/serve.py run", cwd=ROOT, env=env, log=log)
     try:
         wait_answering(f"http://127.0.0.1:{port}", ("/ping", "/", "/login", "/signup"), proc, log)
-        yield proc.pid, env["APP_PORT"]
+        yield proc.pid, port
     finally:
         started = time.monotonic()
         with contextlib.suppress(ProcessLookupError):
@@ -300,7 +360,7 @@ def started_stack(data_dir: Path, log: Path) -> Iterator[tuple[int, str]]:
 
 
 @contextlib.contextmanager
-def started_bare_app(workers: int, redis_url: str, folder: Path) -> Iterator[int]:
+def started_bare_app(workers: int, redis_url: str, folder: Path) -> Iterator[tuple[int, int]]:
     (folder / "bare").mkdir(parents=True, exist_ok=True)
     (folder / "rxconfig.py").write_text(BARE_CONFIG)
     (folder / "bare" / "__init__.py").write_text("")
@@ -316,9 +376,15 @@ def started_bare_app(workers: int, redis_url: str, folder: Path) -> Iterator[int
     )
     try:
         wait_answering(f"http://127.0.0.1:{port}", ("/ping", "/", "/ping"), proc, log)
-        yield proc.pid
+        yield proc.pid, port
     finally:
         stop_group(proc.pid, reap=proc.poll)
+
+
+def count_workers(launcher: int) -> int:
+    procs = [p for pid in tree(launcher) if (p := read_proc(pid)) is not None]
+    classify(procs, launcher)
+    return sum(p.role == "app: workers" for p in procs)
 
 
 def app_environ(procs: list[Proc]) -> dict[str, str]:
@@ -334,6 +400,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--attach", type=int, metavar="PID", help="measure a running stack (the launcher's pid)")
     parser.add_argument("--settle", type=float, default=15.0, help="seconds to wait before the idle check")
+    parser.add_argument("--no-warm", action="store_true", help="measure right after start, without using the app")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare Reflex app")
     parser.add_argument("--data-dir", type=Path, help="data folder for the started stack (default: a temp dir)")
     args = parser.parse_args()
@@ -341,16 +408,18 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="workdash-bench-memory-"))
     try:
         with contextlib.ExitStack() as running:
-            if args.attach:
-                launcher = args.attach
+            if args.attach:  # measured as it is: no demo sign-in into somebody's running app
+                launcher, used = args.attach, "as found"
                 title = f"running stack, launcher pid {launcher}"
             else:
                 data_dir = args.data_dir or scratch / "data"
                 launcher, port = running.enter_context(started_stack(data_dir, scratch / "stack.log"))
                 title = f"`make run` stack on port {port}, data in {data_dir}"
+                workers = count_workers(launcher)
+                used = "not used" if args.no_warm else warm_up(f"http://localhost:{port}", workers, sign_in=True)
             procs, share = measure(launcher, launcher, args.settle)
             workers = sum(p.role == "app: workers" for p in procs)
-            total = report(f"{title}: {workers} app workers", procs, share)
+            total = report(f"{title}: {workers} app workers; app {used}", procs, share)
             print(f"  target: <= {TARGET_MB} MB -> {'met' if total <= TARGET_MB else 'NOT met'}")
             measured = set(tree(launcher))
             if args.no_baseline:
@@ -361,10 +430,13 @@ def main() -> int:
             if not redis_url:
                 print("\nbaseline skipped: the app runs without Redis (no REFLEX_REDIS_URL in its environment)")
                 return 0
-            bare_root = running.enter_context(started_bare_app(workers, redis_url, scratch / "bare"))
+            bare_root, bare_port = running.enter_context(started_bare_app(workers, redis_url, scratch / "bare"))
+            bare_used = "not used" if args.no_warm else warm_up(f"http://localhost:{bare_port}", workers, sign_in=False)
             bare, bare_share = measure(bare_root, None, args.settle)
             bare_total = report(
-                f"baseline: bare Reflex app (a counter page), {workers} workers, same Redis", bare, bare_share
+                f"baseline: bare Reflex app (a counter page), {workers} workers, same Redis; app {bare_used}",
+                bare,
+                bare_share,
             )
             app_total = sum(p.pss_kb for p in procs if p.role.startswith("app:")) / 1024
             print(

@@ -339,12 +339,22 @@ def free_port() -> int:
 
 
 def free_s3_port() -> int:
-    """A port whose whole `weed mini` family is free."""
+    """A port whose whole `weed mini` family is free, all of it below the ephemeral range: the kernel
+    hands those ports to outgoing connections at any moment, and a gRPC port (S3 port + 10000) taken
+    that way between this check and the start made `weed mini` exit with "failed to listen"."""
+    ephemeral_start = _ephemeral_port_start()
     for _ in range(200):
-        candidate = secrets.randbelow(20000) + 20010
+        candidate = secrets.randbelow(max(ephemeral_start - 20_020, 1_000)) + 10_010
         if all(_port_is_free(p) for p in _weed_ports(candidate).values()):
             return candidate
     raise StackError("could not find free ports for the S3 server")
+
+
+def _ephemeral_port_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def _port_is_free(port: int) -> bool:
