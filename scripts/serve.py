@@ -3,10 +3,11 @@
 When no external PostgreSQL/Redis/S3 is configured (ENV local or test), the project's own servers
 are started under DATA_DIR (default .data/) and stopped again on exit; their data is kept.
 
-`run` does the setup here (servers, migrations, demo data), then replaces this process (exec: same
-pid, same terminal) with devtools/supervisor.py on a bare interpreter, which starts the app and
-stops it and the servers on Ctrl-C: the process that waits for hours holds about 4 MB, not the
-~100 MB of SQLAlchemy, Alembic and the models that the setup needed.
+`run` does the setup here (servers, migrations, demo data, the frontend build), then replaces this
+process (exec: same pid, same terminal) with devtools/supervisor.py on a bare interpreter, which
+starts the app server (scripts/app_server.py) and stops it and the servers on Ctrl-C: the process
+that waits for hours holds about 4 MB, not the ~100 MB of SQLAlchemy, Alembic and the models that
+the setup needed.
 
     python scripts/serve.py run [--no-seed]   migrate, load demo data, serve the app; Ctrl-C stops all
     python scripts/serve.py migrate           alembic upgrade head
@@ -101,23 +102,24 @@ def print_banner(with_demo: bool, stack: EmbeddedStack | None) -> None:
     print("\n".join(lines), flush=True)
 
 
-def app_command() -> list[str]:
-    """Reflex in production mode: one port for the built pages, the websocket and the API."""
+def build_frontend() -> None:
+    """Compile the pages and build the frontend with `reflex export`, in a process that exits, so that
+    the app server does not carry the compiler's memory into its workers (scripts/app_server.py)."""
     settings = get_settings()
-    return [
-        sys.executable,
-        "-m",
-        "reflex",
-        "run",
-        "--env",
-        "prod",
-        "--backend-host",
-        settings.app_host,
-        "--backend-port",
-        str(settings.app_port),
-        "--loglevel",
-        "warning",
-    ]
+    port = str(settings.app_port)
+    # What `reflex run --backend-host H --backend-port P --loglevel warning` keeps in the environment
+    # for its workers; the build writes the port into the pages (the websocket's address).
+    os.environ.update(
+        {
+            "REFLEX_BACKEND_HOST": settings.app_host,
+            "REFLEX_BACKEND_PORT": port,
+            "REFLEX_FRONTEND_PORT": port,
+            "REFLEX_LOGLEVEL": "warning",
+        }
+    )
+    build = [sys.executable, "-m", "reflex", "export", "--env", "prod", "--frontend-only", "--no-zip"]
+    if subprocess.run(build, cwd=ROOT, check=False).returncode != 0:
+        sys.exit("error: the frontend build failed (reflex export, output above)")
 
 
 def hand_over_to_supervisor(stack: EmbeddedStack | None) -> None:
@@ -129,13 +131,12 @@ def hand_over_to_supervisor(stack: EmbeddedStack | None) -> None:
     argv = [sys.executable, "-I", "-S", supervisor.__file__]
     for server in servers:
         argv += ["--server", server]
-    argv += ["--", *app_command()]
+    argv += ["--", sys.executable, str(ROOT / "scripts" / "app_server.py")]
     # Blocked signals stay blocked across exec and stay pending: a Ctrl-C during the hand-over is
     # acted on by the supervisor instead of killing a process whose servers would then be orphaned.
     signal.pthread_sigmask(signal.SIG_BLOCK, {*supervisor.STOP_SIGNALS, signal.SIGCHLD})
     sys.stdout.flush()
     sys.stderr.flush()
-    os.chdir(ROOT)  # Reflex finds rxconfig.py in the working directory
     try:
         os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, arguments built above
     finally:
@@ -175,6 +176,7 @@ def main() -> int:
             if with_demo:
                 seed()
             print_banner(with_demo, stack)
+            build_frontend()
             hand_over_to_supervisor(stack)
     return 0
 
