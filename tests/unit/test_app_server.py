@@ -18,8 +18,8 @@ def test_the_backend_entry_points_app_server_calls_still_exist() -> None:
     assert "mount_frontend_compiled_app" in parameters
     assert inspect.signature(reflex_exec.notify_frontend).parameters.keys() == {"url", "backend_present"}
     assert callable(reflex_exec.notify_app_running)
-    assert environment.REFLEX_SKIP_COMPILE.name == "REFLEX_SKIP_COMPILE"
-    assert environment.REFLEX_ENV_MODE.name == "REFLEX_ENV_MODE"
+    for variable in (environment.REFLEX_SKIP_COMPILE, environment.REFLEX_ENV_MODE):
+        assert callable(variable.set) and callable(variable.get)
     assert constants.Env.PROD.value == "prod"
 
 
