@@ -62,6 +62,8 @@ def backing_services() -> Iterator[EmbeddedStack | None]:
     try:
         yield stack
     finally:
+        # A second Ctrl-C or a SIGTERM arriving now must not cut the stop short and orphan a server.
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(supervisor.STOP_SIGNALS))
         stack.stop()
 
 
@@ -143,6 +145,10 @@ def hand_over_to_supervisor(stack: EmbeddedStack | None) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {*supervisor.STOP_SIGNALS, signal.SIGCHLD})
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +164,10 @@ def main() -> int:
         settings = get_settings()
     except ValueError as exc:  # pydantic's ValidationError: a clear message, not a trace
         sys.exit(f"configuration error: {exc}")
+    # SIGTERM (docker stop, `kill`) and SIGHUP (terminal closed) during the setup unwind like Ctrl-C,
+    # so the servers started so far are stopped; the supervisor handles them after the hand-over.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit_on_signal)
 
     with backing_services() as stack:
         if args.command == "migrate":
