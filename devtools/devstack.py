@@ -193,7 +193,7 @@ class EmbeddedStack:
             f"unix_socket_directories={self._pg_socket_dir}",
             "-c",
             "max_connections=200",
-            # Sized for a developer machine (measured with bench/memory.py: about 26 -> 14 MB PSS idle):
+            # Sized for a developer machine (bench/memory.py, idle without clients: about 27 -> 19 MB PSS):
             # the demo data fits in a few MB of buffers; PostgreSQL 18's three I/O worker processes
             # and the logical replication launcher do nothing for us.
             "-c",
