@@ -1,8 +1,10 @@
 """Idle memory of the `make run` stack, per process, next to a bare Reflex app with as many workers.
 
 Starts the stack the way `make run` does (`scripts/serve.py run` with the variables of
-scripts/frontend.sh), with its own embedded servers on free ports and a throw-away data folder, or
-attaches to a running stack (--attach PID: the launcher's pid, i.e. the `devtools/supervisor.py`
+scripts/frontend.sh), with its own embedded servers on free ports and a throw-away data folder
+(first initialised by `scripts/serve.py migrate`, so that the measured start is a restart on
+existing data, like most of a developer's starts; --data-dir reuses a folder), or attaches to a
+running stack (--attach PID: the launcher's pid, i.e. the `devtools/supervisor.py`
 process that `make run` leaves behind). Waits until the app answers /ping and the login page, uses
 it the way a person would (headless Chromium, one browser per app worker: the demo manager signs in
 and opens the home, team, projects, audit and account pages; skipped with --no-warm or when
@@ -11,7 +13,8 @@ Chromium/Playwright are missing), waits until the whole process tree is idle, an
 
 Then, in the same run, it starts the baseline: a bare Reflex app (one counter page, nothing else)
 with the same number of Granian workers and the same Redis, used the same way (each browser opens
-the page and clicks the counter) and measured the same way.
+the page and clicks the counter) and measured the same way. Attached stacks are measured as found
+(no demo sign-in into somebody's running app).
 
 PSS divides every shared page among the processes that map it, so per-process numbers add up to the
 real footprint of the group. The kernel also divides pages shared with processes outside the group
