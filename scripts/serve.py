@@ -3,6 +3,12 @@
 When no external PostgreSQL/Redis/S3 is configured (ENV local or test), the project's own servers
 are started under DATA_DIR (default .data/) and stopped again on exit; their data is kept.
 
+`run` does the setup here (servers, migrations, demo data, the frontend build), then replaces this
+process (exec: same pid, same terminal) with devtools/supervisor.py on a bare interpreter, which
+starts the app server (scripts/app_server.py) and stops it and the servers on Ctrl-C: the process
+that waits for hours holds about 4 MB, not the ~100 MB of SQLAlchemy, Alembic and the models that
+the setup needed.
+
     python scripts/serve.py run [--no-seed]   migrate, load demo data, serve the app; Ctrl-C stops all
     python scripts/serve.py migrate           alembic upgrade head
     python scripts/serve.py revision -m MSG   alembic revision --autogenerate
@@ -16,16 +22,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.devstack import EmbeddedStack, StackError, StackPorts, stop_process_group  # noqa: E402
+from devtools import supervisor  # noqa: E402 - standard library only
 from services.core.settings import get_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from devtools.devstack import EmbeddedStack
 
 
 @contextmanager
@@ -35,6 +44,9 @@ def backing_services() -> Iterator[EmbeddedStack | None]:
     if not settings.uses_embedded_services:
         yield None
         return
+    # Only here: production (external servers) never loads the embedded servers' code.
+    from devtools.devstack import EmbeddedStack, StackError, StackPorts
+
     stack = EmbeddedStack(
         settings.data_dir,
         StackPorts(settings.embedded_postgres_port, settings.embedded_redis_port, settings.embedded_s3_port),
@@ -50,6 +62,8 @@ def backing_services() -> Iterator[EmbeddedStack | None]:
     try:
         yield stack
     finally:
+        # A second Ctrl-C or a SIGTERM arriving now must not cut the stop short and orphan a server.
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(supervisor.STOP_SIGNALS))
         stack.stop()
 
 
@@ -100,40 +114,49 @@ def print_banner(with_demo: bool, stack: EmbeddedStack | None) -> None:
     print("\n".join(lines), flush=True)
 
 
-def serve_app() -> int:
-    """Run Reflex in production mode (one port: frontend, websocket and API); stop it on Ctrl-C/SIGTERM."""
+def build_frontend() -> None:
+    """Compile the pages and build the frontend with `reflex export`, in a process that exits, so that
+    the app server does not carry the compiler's memory into its workers (scripts/app_server.py)."""
     settings = get_settings()
-    command = [
-        sys.executable,
-        "-m",
-        "reflex",
-        "run",
-        "--env",
-        "prod",
-        "--backend-host",
-        settings.app_host,
-        "--backend-port",
-        str(settings.app_port),
-        "--loglevel",
-        "warning",
-    ]
-    # Reflex starts 2*CPU+1 workers with Redis; one per core is plenty and saves ~120 MB each.
-    env = {"GRANIAN_WORKERS": str(max(2, os.cpu_count() or 2)), **os.environ}
-    app = subprocess.Popen(command, cwd=ROOT, start_new_session=True, env=env)
-    stopping = False
+    port = str(settings.app_port)
+    # What `reflex run --backend-host H --backend-port P --loglevel warning` keeps in the environment
+    # for its workers; the build writes the port into the pages (the websocket's address).
+    os.environ.update(
+        {
+            "REFLEX_BACKEND_HOST": settings.app_host,
+            "REFLEX_BACKEND_PORT": port,
+            "REFLEX_FRONTEND_PORT": port,
+            "REFLEX_LOGLEVEL": "warning",
+        }
+    )
+    build = [sys.executable, "-m", "reflex", "export", "--env", "prod", "--frontend-only", "--no-zip"]
+    if subprocess.run(build, cwd=ROOT, check=False).returncode != 0:
+        sys.exit("error: the frontend build failed (reflex export, output above)")
 
-    def request_stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+def hand_over_to_supervisor(stack: EmbeddedStack | None) -> None:
+    """Replace this process with devtools/supervisor.py, which runs the app and stops everything on
+    Ctrl-C/SIGTERM. Returns only if the exec fails (the caller then stops the servers)."""
+    # Reflex starts 2*CPU+1 workers with Redis; one per core is plenty and saves ~60 MB each.
+    os.environ.setdefault("GRANIAN_WORKERS", str(max(2, os.cpu_count() or 2)))
+    servers = [f"{name}:{pid}:{sig.name}" for name, pid, sig in stack.running()] if stack else []
+    argv = [sys.executable, "-I", "-S", supervisor.__file__]
+    for server in servers:
+        argv += ["--server", server]
+    argv += ["--", sys.executable, str(ROOT / "scripts" / "app_server.py")]
+    # Blocked signals stay blocked across exec and stay pending: a Ctrl-C during the hand-over is
+    # acted on by the supervisor instead of killing a process whose servers would then be orphaned.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {*supervisor.STOP_SIGNALS, signal.SIGCHLD})
+    sys.stdout.flush()
+    sys.stderr.flush()
     try:
-        while app.poll() is None and not stopping:
-            time.sleep(0.2)
+        os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, arguments built above
     finally:
-        stop_process_group(app)
-    return 0 if stopping else (app.returncode or 0)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {*supervisor.STOP_SIGNALS, signal.SIGCHLD})
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def main() -> int:
@@ -151,6 +174,10 @@ def main() -> int:
         settings = get_settings()
     except ValueError as exc:  # pydantic's ValidationError: a clear message, not a trace
         sys.exit(f"configuration error: {exc}")
+    # SIGTERM (docker stop, `kill`) and SIGHUP (terminal closed) during the setup unwind like Ctrl-C,
+    # so the servers started so far are stopped; the supervisor handles them after the hand-over.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit_on_signal)
 
     with backing_services() as stack:
         if args.command == "migrate":
@@ -170,7 +197,8 @@ def main() -> int:
             if with_demo:
                 seed()
             print_banner(with_demo, stack)
-            return serve_app()
+            build_frontend()
+            hand_over_to_supervisor(stack)
     return 0
 
 
