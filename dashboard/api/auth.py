@@ -4,8 +4,8 @@ The forms are ordinary HTML forms, so they work before (and without) hydration. 
 travels only in our HttpOnly cookie; the websocket handshake carries it to the states (see
 dashboard/state/base.py). Errors never leak: every failure is a 303 back to the form's page with
 `?error=<translation key>` (and the entered non-secret fields, never a password).
-The database and password work runs in a worker thread: argon2 must not stall the event loop
-that also serves the websockets.
+The database and password work runs in a worker thread (`off_loop`, the handlers' thread pool):
+argon2 must not stall the event loop that also serves the websockets.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import logging
 from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl, quote, urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from dashboard.api.origins import origin_allowed
+from dashboard.state.base import off_loop
 from services import identity, people
 from services.core.actor import Actor
 from services.core.db import system_scope
@@ -98,9 +98,7 @@ async def _open_session(
     if parsed is None:
         return _back(page, "error.invalid_input")
     try:
-        token, _actor = await run_in_threadpool(
-            start, fields, client_ip(request), request.headers.get("user-agent", "")
-        )
+        token, _actor = await off_loop(start, fields, client_ip(request), request.headers.get("user-agent", ""))
     except RateLimited as exc:
         return _back(page, "error.too_many_attempts", retry_after=exc.retry_after, echo=_echo(fields, echoed))
     except ServiceError as exc:
@@ -178,7 +176,7 @@ async def logout_route(request: Request) -> Response:
                 logout(session, token, ip=ip, user_agent=user_agent)
 
         try:
-            await run_in_threadpool(end)
+            await off_loop(end)
         except Exception:
             log.exception("logout failed unexpectedly")
     settings = get_settings()

@@ -1,4 +1,4 @@
-"""The one place where a websocket event becomes an Actor.
+"""The one place where a websocket event becomes an Actor, and where handler work leaves the event loop.
 
 Every event handler is an endpoint: any browser can call any handler by name, with any arguments,
 from any page, even with a fresh anonymous token. So every handler carries exactly one of two
@@ -6,30 +6,47 @@ markers (tests/unit/test_dashboard_handlers.py enumerates them all):
 
 - `@requires(Action.X)`: reads our session cookie from the websocket handshake (server-side only;
   Reflex strips the cookie before state goes to the browser), resolves the Actor through
-  `services.identity.auth.resolve_session` and asks `services.core.policy`. No actor → redirect to /login; a role
+  `services.identity.resolve_actor` and asks `services.core.policy`. No actor → redirect to /login; a role
   without the action → redirect to / (the handler body never runs: no data, no change). The body
   receives the Actor as its first argument after `self`; a client can never pass one.
 - `@public`: the handler needs no login (language choice, the public pages' own query string,
   an invitation link's preview). It still gets the same argument and error handling.
 
-Both wrappers check the call's arguments against the handler's signature and turn service errors
-into a translated message (`error_key`; RateLimited also sets `retry_after`) instead of a stack trace.
+Both apply `rx.event` themselves (never stack a second event decorator) and take `background=True`
+for Reflex background tasks. Both check the call's arguments against the handler's public signature
+and turn service errors into a translated message (`error_key`; RateLimited also sets `retry_after`)
+instead of a stack trace, also when the error is raised while a generator or background task runs.
+
+Nothing blocks the event loop, which serves every websocket of the worker process:
+- a synchronous handler (plain or generator) runs in a worker thread, actor resolution included, while
+  the loop awaits it. Reflex holds the token's state lock for the whole event, so the thread is the only
+  writer of that state; Reflex's change tracking is plain attribute bookkeeping and works from any
+  thread. A generator's steps each run in a thread; its updates are sent between steps, on the loop;
+- an `async` handler (coroutine, async generator, background task) runs on the loop; the guard resolves
+  the actor in a thread, and the body must hand its own blocking calls to `off_loop`;
+- a background handler holds no lock outside `async with self`, so the guard writes the signed-in user,
+  the cleared messages and any error inside such a block.
+A cancelled event (the browser went away) still waits for its thread: that thread may be writing
+to the state whose lock the event holds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
 import logging
 import typing
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
+import anyio.to_thread
 import reflex as rx
 
 from services.core.actor import Actor
+from services.core.db import WORKER_THREADS
 from services.core.errors import RateLimited, ServiceError
 from services.core.policy import Action, scope_for
 from services.identity import resolve_actor, session_cookie_name
@@ -37,12 +54,27 @@ from services.identity import resolve_actor, session_cookie_name
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/"
 
 REQUIRES_ATTR = "__wd_requires__"
 PUBLIC_ATTR = "__wd_public__"
+
+
+async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking work (database, argon2, SMTP) in a worker thread while the loop serves other sockets.
+
+    Starlette's `run_in_threadpool` and streamed responses use the same limiter, so the HTTP routes
+    and the handlers share WORKER_THREADS threads per process (sized with the database pool). The
+    context (Reflex's event context included) is copied into the thread. A cancelled caller waits
+    for the thread to finish before it sees the cancellation.
+    """
+    limiter = anyio.to_thread.current_default_thread_limiter()  # one per event loop
+    if limiter.total_tokens != WORKER_THREADS:
+        limiter.total_tokens = WORKER_THREADS
+    return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
 
 
 def session_token_from_cookie_header(cookie_header: str | None) -> str | None:
@@ -64,6 +96,27 @@ def session_token_from_cookie_header(cookie_header: str | None) -> str | None:
 
 
 @dataclasses.dataclass(frozen=True)
+class Credentials:
+    """What a request or websocket handshake says about its caller, before anything is checked."""
+
+    token: str | None
+    ip: str
+    user_agent: str
+
+    def resolve(self) -> Actor | None:
+        """The Actor behind these credentials, or None (blocking: a database lookup; it may raise)."""
+        return resolve_actor(self.token, ip=self.ip, user_agent=self.user_agent)
+
+    def actor(self) -> Actor | None:
+        """`resolve`, for the websocket guard: a session that cannot be checked is no session."""
+        try:
+            return self.resolve()
+        except Exception:
+            log.exception("could not resolve the session")
+            return None
+
+
+@dataclasses.dataclass(frozen=True)
 class NavItem:
     name: str
     route: str
@@ -75,7 +128,189 @@ def _report(state: Any, key: str, retry_after: int = 0) -> None:
         state.retry_after = retry_after
 
 
-def _guard(fn: Callable[..., Any], action: Action | None) -> Callable[..., Any]:
+def _report_failure(state: Any, fn: Callable[..., Any], exc: Exception) -> None:
+    """A failure inside a handler becomes the translated message the page shows, never a stack trace."""
+    if isinstance(exc, RateLimited):
+        _report(state, "error.too_many_attempts", exc.retry_after)
+    elif isinstance(exc, ServiceError):
+        from dashboard.i18n import error_key
+
+        _report(state, error_key(exc.message))
+    else:
+        log.error("handler %s failed", fn.__qualname__, exc_info=exc)
+        _report(state, "error.generic")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Refused:
+    """The body must not run; `answer` (a redirect, or None) goes back instead."""
+
+    answer: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    """The checks every handler kind shares; `action` None means public (no actor)."""
+
+    fn: Callable[..., Any]
+    action: Action | None
+    public_signature: inspect.Signature
+
+    def actor_of(self, state: Any) -> Actor | None:
+        """Blocking: resolve the caller (only for @requires handlers)."""
+        return state._credentials().actor() if self.action is not None else None
+
+    async def actor_off_loop(self, state: Any) -> Actor | None:
+        """The caller's Actor, resolved in a thread; the handshake data is read here, on the loop."""
+        if self.action is None:
+            return None
+        return await off_loop(state._credentials().actor)
+
+    def admit(
+        self, state: Any, actor: Actor | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Any, ...] | _Refused:
+        """Apply the policy and check the arguments: the body's positional arguments, or a refusal.
+
+        Writes the state (who is signed in, the cleared messages): a background handler calls it
+        inside `async with self`.
+        """
+        inner_args: tuple[Any, ...] = args
+        if self.action is not None:
+            if not isinstance(state, AuthState):
+                raise TypeError(f"{self.fn.__qualname__}: @requires handlers belong to AuthState substates")
+            if actor is None:
+                state._forget_user()
+                return _Refused(rx.redirect(LOGIN_ROUTE, replace=True))
+            if scope_for(actor, self.action) is None:
+                return _Refused(rx.redirect(HOME_ROUTE, replace=True))  # and nothing else: not even who you are
+            state._remember_user(actor)
+            inner_args = (actor, *args)
+        if isinstance(state, AuthState):
+            state._clear_messages()  # each call shows its own outcome
+        try:
+            self.public_signature.bind(state, *args, **kwargs)
+        except TypeError:  # missing, extra or misnamed arguments from a hand-made event
+            _report(state, "error.invalid_input")
+            return _Refused(None)
+        return inner_args
+
+    def run_sync(self, state: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Blocking, in a worker thread: the whole call of a plain synchronous handler."""
+        admitted = self.admit(state, self.actor_of(state), args, kwargs)
+        if isinstance(admitted, _Refused):
+            return admitted.answer
+        try:
+            return self.fn(state, *admitted, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message (and a log line)
+            _report_failure(state, self.fn, exc)
+        return None
+
+    def start_generator(self, state: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Generator[Any] | _Refused:
+        """Blocking, in a worker thread: admit the call and create the generator (none of its body runs yet)."""
+        admitted = self.admit(state, self.actor_of(state), args, kwargs)
+        return admitted if isinstance(admitted, _Refused) else self.fn(state, *admitted, **kwargs)
+
+
+@dataclasses.dataclass
+class _Step:
+    value: Any = None
+    done: bool = False
+
+
+def _next_step(generator: Iterator[Any]) -> _Step:
+    """Blocking, in a worker thread: one step of a synchronous generator handler (its return value ends it)."""
+    try:
+        return _Step(next(generator))
+    except StopIteration as stop:
+        return _Step(stop.value, done=True)
+
+
+@contextlib.asynccontextmanager
+async def _locked(state: Any, background: bool) -> AsyncIterator[None]:
+    """Where the guard may write the state: anywhere in a foreground event, inside `async with self` in a
+    background task (which holds no lock otherwise)."""
+    if background:
+        async with state:
+            yield
+    else:
+        yield
+
+
+def _wrapper(entry: _Entry, background: bool) -> Callable[..., Any]:
+    """The coroutine or async generator Reflex calls, by the kind of handler it wraps."""
+    fn = entry.fn
+
+    if inspect.isasyncgenfunction(fn):
+
+        async def async_generator(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            actor = await entry.actor_off_loop(self)
+            async with _locked(self, background):
+                admitted = entry.admit(self, actor, args, kwargs)
+            if isinstance(admitted, _Refused):
+                if admitted.answer is not None:
+                    yield admitted.answer
+                return
+            try:
+                async with contextlib.aclosing(fn(self, *admitted, **kwargs)) as events:
+                    async for event in events:
+                        yield event
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a message (and a log line)
+                async with _locked(self, background):
+                    _report_failure(self, fn, exc)
+
+        return async_generator
+
+    if inspect.iscoroutinefunction(fn):
+
+        async def coroutine(self: Any, *args: Any, **kwargs: Any) -> Any:
+            actor = await entry.actor_off_loop(self)
+            async with _locked(self, background):
+                admitted = entry.admit(self, actor, args, kwargs)
+            if isinstance(admitted, _Refused):
+                return admitted.answer
+            try:
+                return await fn(self, *admitted, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a message (and a log line)
+                async with _locked(self, background):
+                    _report_failure(self, fn, exc)
+            return None
+
+        return coroutine
+
+    if background:
+        raise TypeError(f"{fn.__qualname__}: background handlers are async (Reflex runs them as tasks)")
+
+    if inspect.isgeneratorfunction(fn):
+
+        async def generator(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            started = await off_loop(entry.start_generator, self, args, kwargs)
+            if isinstance(started, _Refused):
+                if started.answer is not None:
+                    yield started.answer
+                return
+            try:
+                step = _Step()
+                while not step.done:
+                    try:
+                        step = await off_loop(_next_step, started)
+                    except Exception as exc:  # noqa: BLE001 - every failure becomes a message (and a log line)
+                        _report_failure(self, fn, exc)
+                        return
+                    if not step.done or step.value is not None:
+                        yield step.value
+            finally:
+                if inspect.getgeneratorstate(started) == inspect.GEN_SUSPENDED:  # abandoned: its cleanup blocks too
+                    await off_loop(started.close)
+
+        return generator
+
+    async def plain(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return await off_loop(entry.run_sync, self, args, kwargs)
+
+    return plain
+
+
+def _guard(fn: Callable[..., Any], action: Action | None, *, background: bool = False) -> Callable[..., Any]:
     """The wrapper behind both markers: `action` None means public (no actor)."""
     signature = inspect.signature(fn)
     params = list(signature.parameters.values())
@@ -89,57 +324,34 @@ def _guard(fn: Callable[..., Any], action: Action | None) -> Callable[..., Any]:
         hints = dict(fn.__annotations__)
     hints.pop("actor", None)
 
-    @functools.wraps(fn)
-    def wrapper(self: rx.State, *args: Any, **kwargs: Any) -> Any:
-        inner_args: tuple[Any, ...] = args
-        if action is not None:
-            if not isinstance(self, AuthState):
-                raise TypeError(f"{fn.__qualname__}: @requires handlers belong to AuthState substates")
-            actor = self._actor()
-            if actor is None:
-                self._forget_user()
-                return rx.redirect(LOGIN_ROUTE, replace=True)
-            if scope_for(actor, action) is None:
-                return rx.redirect(HOME_ROUTE, replace=True)  # and nothing else: not even who you are
-            self._remember_user(actor)
-            inner_args = (actor, *args)
-        if isinstance(self, AuthState):
-            self._clear_messages()  # each call shows its own outcome
-        try:
-            public_signature.bind(self, *args, **kwargs)
-        except TypeError:  # missing, extra or misnamed arguments from a hand-made event
-            _report(self, "error.invalid_input")
-            return None
-        try:
-            return fn(self, *inner_args, **kwargs)
-        except RateLimited as exc:
-            _report(self, "error.too_many_attempts", exc.retry_after)
-        except ServiceError as exc:
-            from dashboard.i18n import error_key
-
-            _report(self, error_key(exc.message))
-        except Exception:
-            log.exception("handler %s failed", fn.__qualname__)
-            _report(self, "error.generic")
-        return None
-
+    wrapper = functools.wraps(fn)(_wrapper(_Entry(fn, action, public_signature), background))
     del wrapper.__wrapped__  # Reflex must see the public signature, not the inner one
     wrapper.__signature__ = public_signature  # type: ignore[attr-defined]
     wrapper.__annotations__ = hints
     setattr(wrapper, REQUIRES_ATTR if action is not None else PUBLIC_ATTR, action if action is not None else True)
-    return rx.event(wrapper)  # the guard is the event marker too: no handler carries two decorators
+    # The guard is the event marker too: no handler carries two decorators.
+    return typing.cast(Callable[..., Any], rx.event(wrapper, background=background))
 
 
-def public(fn: F) -> F:
-    """A handler anyone may call: it reads no tenant data (or only what its own link unlocks)."""
-    return typing.cast(F, _guard(fn, None))
+@typing.overload
+def public(fn: F, /) -> F: ...
+@typing.overload
+def public(*, background: bool = False) -> Callable[[F], F]: ...
+def public(fn: F | None = None, /, *, background: bool = False) -> F | Callable[[F], F]:
+    """A handler anyone may call: it reads no tenant data (or only what its own link unlocks).
+
+    `@public` or `@public(background=True)`.
+    """
+    if fn is None:
+        return lambda inner: typing.cast(F, _guard(inner, None, background=background))
+    return typing.cast(F, _guard(fn, None, background=background))
 
 
-def requires(action: Action) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def requires(action: Action, *, background: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Resolve the Actor and check `action` before the handler runs; the body gets `(self, actor, ...)`."""
     if not isinstance(action, Action):
         raise TypeError(f"@requires takes an Action, not {action!r}")
-    return lambda fn: _guard(fn, action)
+    return lambda fn: _guard(fn, action, background=background)
 
 
 class AuthState(rx.State):
@@ -158,6 +370,10 @@ class AuthState(rx.State):
         headers = self.router.headers
         cookie = headers.cookie or headers.raw_headers.get("cookie", "")
         return session_token_from_cookie_header(cookie)
+
+    def _credentials(self) -> Credentials:
+        router = self.router
+        return Credentials(self._session_token(), router.session.client_ip, router.headers.user_agent)
 
     def _query_param(self, name: str, max_length: int = 320) -> str:
         """A query-string value of the current URL, cut to `max_length` (the browser's own input)."""
@@ -187,14 +403,8 @@ class AuthState(rx.State):
         return value if isinstance(value, str) else ""
 
     def _actor(self) -> Actor | None:
-        router = self.router
-        try:
-            return resolve_actor(
-                self._session_token(), ip=router.session.client_ip, user_agent=router.headers.user_agent
-            )
-        except Exception:
-            log.exception("could not resolve the session")
-            return None
+        """Blocking (a database lookup): only for synchronous handlers, which run in a worker thread."""
+        return self._credentials().actor()
 
     def _remember_user(self, actor: Actor) -> None:
         self.user_name = actor.full_name

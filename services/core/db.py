@@ -141,10 +141,22 @@ def system_database_url(settings: Settings | None = None) -> str:
     return _configured(settings.system_database_url or settings.resolved_database_url)
 
 
+# Sizing, per process. The app does its blocking work (database, argon2, SMTP) in worker threads, at
+# most WORKER_THREADS at a time (dashboard.state.base.off_loop sets the thread limiter Starlette shares).
+# A thread holds at most one connection at a time (the guard's session lookup ends before the handler's
+# transaction begins) and may hold it for long (an invitation's transaction waits for SMTP), so every
+# thread gets a pooled connection without waiting; the overflow covers connections held between thread
+# hops (a streamed CSV export keeps its transaction open while the client reads). Two app workers then
+# open at most 2 x 15 connections, as many as before the threads.
+WORKER_THREADS = 10
+POOL_SIZE = WORKER_THREADS
+POOL_OVERFLOW = 5
+
+
 @lru_cache(maxsize=4)
 def get_engine(url: str | None = None) -> Engine:
     """The app role's engine by default; pass the owner URL only for migrations and seeding."""
-    return create_engine(url or app_database_url(), pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url or app_database_url(), pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def get_system_engine() -> Engine:

@@ -9,14 +9,15 @@ handler, a stale entry or an unmarked dashboard handler fails this test.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import reflex as rx
 from reflex_base.event import EventHandler
 
 import dashboard.dashboard  # noqa: F401  (registers every page and state)
 from dashboard.registry import PAGES
-from dashboard.state.base import PUBLIC_ATTR, REQUIRES_ATTR, AuthState
+from dashboard.state.base import PUBLIC_ATTR, REQUIRES_ATTR, AuthState, public, requires
 from services.core.policy import Action
 
 # (owner class, handler) -> why a browser may call it.
@@ -64,6 +65,12 @@ def _is_dashboard(state: type[rx.State], name: str) -> bool:
     return next((k for k in state.__mro__ if name in vars(k)), state).__module__.startswith("dashboard.")
 
 
+def _marks(handler: EventHandler) -> list[bool]:
+    """[guarded by @requires, marked @public]: exactly one must be true."""
+    fn = handler.fn
+    return [bool(getattr(fn, REQUIRES_ATTR, None)), bool(getattr(fn, PUBLIC_ATTR, False))]
+
+
 def test_every_handler_is_guarded_public_or_a_listed_builtin() -> None:
     checked, unguarded, doubly_marked, unlisted, builtins_seen = [], [], [], [], set()
     for state in _states():
@@ -80,8 +87,7 @@ def test_every_handler_is_guarded_public_or_a_listed_builtin() -> None:
                 else:
                     unlisted.append(where)
                 continue
-            fn = handler.fn
-            marks = [bool(getattr(fn, REQUIRES_ATTR, None)), bool(getattr(fn, PUBLIC_ATTR, False))]
+            marks = _marks(handler)
             if sum(marks) == 0:
                 unguarded.append(where)
             elif sum(marks) > 1:
@@ -145,3 +151,31 @@ def test_every_page_has_a_route() -> None:
     routes = [p.route for p in PAGES]
     assert len(set(routes)) == len(routes) == len({p.name for p in PAGES})
     assert all(p.action is not None for p in PAGES if p.in_nav), "a sidebar page must name its action"
+
+
+def test_every_kind_of_handler_is_seen_as_guarded_or_unguarded() -> None:
+    """The enumeration above judges a handler by its markers, whatever its kind: each kind the guard
+    wraps (plain, generator, async, async generator, background) is seen as guarded or public, and
+    the same function without the guard as unguarded."""
+
+    def plain(self: Any, actor: Any = None) -> None: ...
+
+    def generator(self: Any, actor: Any = None) -> Iterator[None]:
+        yield
+
+    async def coroutine(self: Any, actor: Any = None) -> None: ...
+
+    async def async_generator(self: Any, actor: Any = None) -> AsyncIterator[None]:
+        yield
+
+    kinds = [(plain, False), (generator, False), (coroutine, False), (async_generator, False)]
+    kinds += [(coroutine, True), (async_generator, True)]
+    for fn, background in kinds:
+        name = f"{fn.__name__}{' (background)' if background else ''}"
+        guarded = EventHandler(fn=requires(Action.TEAM_VIEW, background=background)(fn), state=AuthState)
+        assert _marks(guarded) == [True, False], name
+        assert guarded.is_background is background, name
+        assert "actor" not in inspect.signature(guarded.fn).parameters, name
+        open_to_all = EventHandler(fn=public(background=background)(fn), state=AuthState)
+        assert _marks(open_to_all) == [False, True], name
+        assert _marks(EventHandler(fn=fn, state=AuthState)) == [False, False], name
