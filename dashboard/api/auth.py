@@ -22,6 +22,7 @@ from dashboard.api.origins import origin_allowed
 from dashboard.state.base import off_loop
 from services import identity, people
 from services.core.actor import Actor
+from services.core.client_ip import client_ip as forwarded_client_ip
 from services.core.db import system_scope
 from services.core.errors import RateLimited, ServiceError
 from services.core.settings import get_settings
@@ -35,7 +36,9 @@ MAX_ECHO_LENGTH = 320  # entered fields echoed back into the form after an error
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address: the TCP peer, or what a trusted reverse proxy forwards (services/core/client_ip.py)."""
+    peer = request.client.host if request.client else ""
+    return forwarded_client_ip(peer, lambda name: ", ".join(request.headers.getlist(name)) or None)
 
 
 def _back(path: str, key: str, *, retry_after: int | None = None, echo: Mapping[str, str] | None = None) -> Response:

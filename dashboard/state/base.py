@@ -48,6 +48,7 @@ import reflex as rx
 from reflex_base.event.context import EventContext
 
 from services.core.actor import Actor
+from services.core.client_ip import client_ip
 from services.core.db import WORKER_THREADS
 from services.core.errors import RateLimited, ServiceError
 from services.core.policy import Action, scope_for
@@ -104,6 +105,19 @@ class Credentials:
     token: str | None
     ip: str
     user_agent: str
+
+    @classmethod
+    def of_handshake(cls, router: Any) -> Credentials:
+        """A websocket's credentials, from its handshake (Reflex's `router`): our cookie, the client's
+        address (the TCP peer or what a trusted proxy forwarded, as for HTTP) and user agent."""
+        headers = router.headers
+        raw = headers.raw_headers
+        cookie = headers.cookie or raw.get("cookie", "")
+        return cls(
+            session_token_from_cookie_header(cookie),
+            client_ip(router.session.client_ip, raw.get),
+            headers.user_agent,
+        )
 
     def resolve(self) -> Actor | None:
         """The Actor behind these credentials, or None (blocking: a database lookup; it may raise)."""
@@ -398,13 +412,10 @@ class AuthState(rx.State):
     notice_key: str = ""
 
     def _session_token(self) -> str | None:
-        headers = self.router.headers
-        cookie = headers.cookie or headers.raw_headers.get("cookie", "")
-        return session_token_from_cookie_header(cookie)
+        return self._credentials().token
 
     def _credentials(self) -> Credentials:
-        router = self.router
-        return Credentials(self._session_token(), router.session.client_ip, router.headers.user_agent)
+        return Credentials.of_handshake(self.router)
 
     def _query_param(self, name: str, max_length: int = 320) -> str:
         """A query-string value of the current URL, cut to `max_length` (the browser's own input)."""
