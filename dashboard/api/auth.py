@@ -26,7 +26,15 @@ from services.core.client_ip import client_ip as forwarded_client_ip
 from services.core.db import system_scope
 from services.core.errors import RateLimited, ServiceError
 from services.core.settings import get_settings
-from services.identity import login, logout, session_cookie_name, session_max_age_seconds
+from services.identity import (
+    device_cookie_for,
+    device_cookie_max_age_seconds,
+    device_cookie_name,
+    login,
+    logout,
+    session_cookie_name,
+    session_max_age_seconds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +130,39 @@ def _echo(fields: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
 
 
 async def login_route(request: Request) -> Response:
-    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
-        with system_scope() as session:
-            return login(session, fields.get("email", ""), fields.get("password", ""), user_agent=user_agent, ip=ip)
+    """Sign in. The browser's previous session (its cookie) ends first; a browser that signed in to the
+    account before shows it with its device cookie, and gets a new one with every sign-in."""
+    previous_token = request.cookies.get(session_cookie_name())
+    device_cookie = request.cookies.get(device_cookie_name())
+    issued: list[str] = []
 
-    return await _open_session(request, lambda _fields: "/login", (), start)
+    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
+        email = fields.get("email", "")
+        with system_scope() as session:
+            signed_in = login(
+                session,
+                email,
+                fields.get("password", ""),
+                user_agent=user_agent,
+                ip=ip,
+                device_cookie=device_cookie,
+                previous_token=previous_token,
+            )
+        issued.append(device_cookie_for(email))
+        return signed_in
+
+    response = await _open_session(request, lambda _fields: "/login", (), start)
+    if issued:
+        response.set_cookie(
+            device_cookie_name(),
+            issued[0],
+            max_age=device_cookie_max_age_seconds(),
+            path="/",
+            secure=get_settings().secure_cookies,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
 
 
 async def signup_route(request: Request) -> Response:
