@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from dashboard.api.guard import forbidden, route_requires
+from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, text
 from dashboard.state.args import FILTER_FIELDS, audit_filter_arg
 from dashboard.state.base import off_loop
 from services import audit
@@ -31,6 +32,15 @@ def _not_found() -> Response:
     return PlainTextResponse("Not found", status_code=404, headers={"Cache-Control": "no-store"})
 
 
+def _language(request: Request) -> str:
+    """The first of the browser's languages (Accept-Language) the app speaks, else the default."""
+    for item in request.headers.get("accept-language", "").split(","):
+        code = item.split(";")[0].strip().lower().split("-")[0]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
 def _start_export(request: Request, actor: Actor) -> Response:
     """Runs in a worker thread: open the scope, start the export (or refuse)."""
     try:
@@ -41,7 +51,7 @@ def _start_export(request: Request, actor: Actor) -> Response:
     stack = ExitStack()
     try:
         session = stack.enter_context(tenant_scope(actor))
-        lines = audit.export_csv(session, actor, filters)
+        lines = audit.export_csv(session, actor, filters, operator_label=text("audit.operator", _language(request)))
         session.commit()  # the audit_exported entry; the rows are read in the scope's next transaction
     except BaseException as exc:
         stack.close()

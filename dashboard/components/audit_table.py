@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from dashboard.components.table import data_table
-from dashboard.i18n import t_var
+from dashboard.i18n import t, t_var
 
 HEADERS = ["audit.time", "audit.company", "audit.actor", "audit.action", "audit.target", "audit.ip", "audit.changes"]
 
@@ -15,7 +15,7 @@ def _row(entry: rx.Var) -> rx.Component:
         rx.table.cell(entry.time, white_space="nowrap"),
         rx.table.cell(entry.company),
         rx.table.cell(
-            entry.actor,
+            rx.cond(entry.by_operator, t("audit.operator"), entry.actor),
             rx.cond(entry.role != "", rx.fragment(" (", t_var(entry.role, "role."), ")")),
         ),
         rx.table.cell(rx.code(entry.action), data_action=entry.action),

@@ -8,7 +8,9 @@ What is stored is made safe first: strings are cut to the column sizes, `changes
 (UUID, datetime, date, Decimal, Enum -> strings) and keys that look like secrets (password,
 password_hash, token, token_hash, secret, api_key, ...) are dropped at every nesting level.
 
-Reading: the manager sees only their own company's rows (an explicit filter, services.core.access's
+Reading: entries an operator (admin) made show in a company's log as "Operator" (`by_operator`):
+without the operator's email, id, IP or user agent, in the list, the user filter and the export alike;
+the operator's own view shows everything. The manager sees only their own company's rows (an explicit filter, services.core.access's
 `in_scope`, whatever row-level security also does), the operator (admin) sees every row, optionally one company's.
 Everyone else gets PermissionDenied. Newest first (index ix_audit_logs_company_created).
 Date filters are calendar days in `AuditFilter.tz` (UTC unless given), both ends inclusive.
@@ -39,7 +41,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col
 
-from models import AuditLog, Company, User
+from models import AuditLog, Company, Role, User
 from services.core.access import in_scope
 from services.core.actor import Actor
 from services.core.errors import PermissionDenied, ValidationFailed
@@ -328,8 +330,9 @@ class AuditEntry:
     ip: str
     company_name: str  # "" for operator-wide rows
     user_agent: str = ""
-    actor_user_id: uuid.UUID | None = None  # None for anonymous entries and deleted users
+    actor_user_id: uuid.UUID | None = None  # None for anonymous entries, deleted users and the hidden operator
     company_id: uuid.UUID | None = None
+    by_operator: bool = False  # an operator's entry, shown to a company as "Operator" (no email, IP, agent)
 
 
 @dataclass(frozen=True)
@@ -362,6 +365,19 @@ def _scope_conditions(actor: Actor | None, action: Action) -> tuple[Scope, list[
     return authorize(actor, action), [in_scope(actor, action, AuditLog)]
 
 
+def _hides_operator(viewer: Actor) -> bool:
+    """A company's people see the operator's entries as "Operator", nothing more."""
+    return not viewer.is_admin
+
+
+def _not_by_operator() -> ColumnElement[bool]:
+    return col(AuditLog.actor_role) != Role.ADMIN.value
+
+
+def _by_operator(row: sa.Row[Any], viewer: Actor) -> bool:
+    return _hides_operator(viewer) and row.actor_role == Role.ADMIN.value
+
+
 def _conditions(actor: Actor | None, filters: AuditFilter, action: Action) -> list[ColumnElement[bool]]:
     scope, conditions = _scope_conditions(actor, action)
     if filters.company_id is not None:
@@ -373,6 +389,8 @@ def _conditions(actor: Actor | None, filters: AuditFilter, action: Action) -> li
         raise ValidationFailed("error.audit_date_range")
     if filters.user_id is not None:
         conditions.append(col(AuditLog.actor_user_id) == filters.user_id)
+        if actor is not None and _hides_operator(actor):  # the operator's id must not find their entries
+            conditions.append(_not_by_operator())
     if filters.action:
         conditions.append(col(AuditLog.action) == filters.action)
     if date_from is not None:
@@ -424,25 +442,29 @@ def list_entries(
     connection = _connection(session)
     total = connection.execute(sa.select(sa.func.count()).select_from(AuditLog).where(*conditions)).scalar_one()
     rows = connection.execute(_entries_query(conditions).limit(min(limit, MAX_PAGE_SIZE)).offset(offset)).all()
-    entries = [
-        AuditEntry(
-            id=row.id,
-            created_at=row.created_at,
-            actor_email=row.actor_email,
-            actor_role=row.actor_role,
-            action=row.action,
-            target_type=row.target_type,
-            target_id=row.target_id,
-            changes=dict(row.changes or {}),
-            ip=row.ip,
-            company_name=row.company_name or "",
-            user_agent=row.user_agent,
-            actor_user_id=row.actor_user_id,
-            company_id=row.company_id,
-        )
-        for row in rows
-    ]
-    return AuditPage(entries=entries, total=int(total))
+    if actor is None:  # unreachable: _conditions refused it
+        raise PermissionDenied()
+    return AuditPage(entries=[_entry(row, actor) for row in rows], total=int(total))
+
+
+def _entry(row: sa.Row[Any], viewer: Actor) -> AuditEntry:
+    hidden = _by_operator(row, viewer)
+    return AuditEntry(
+        id=row.id,
+        created_at=row.created_at,
+        actor_email="" if hidden else row.actor_email,
+        actor_role=row.actor_role,
+        action=row.action,
+        target_type=row.target_type,
+        target_id=row.target_id,
+        changes=dict(row.changes or {}),
+        ip="" if hidden else row.ip,
+        company_name=row.company_name or "",
+        user_agent="" if hidden else row.user_agent,
+        actor_user_id=None if hidden else row.actor_user_id,
+        company_id=row.company_id,
+        by_operator=hidden,
+    )
 
 
 def distinct_actions(session: Session, actor: Actor | None) -> list[str]:
@@ -459,6 +481,8 @@ def actors(session: Session, actor: Actor | None) -> list[AuditActorOption]:
     if actor is None:
         raise PermissionDenied()
     _, conditions = _scope_conditions(actor, Action.AUDIT_VIEW)
+    if _hides_operator(actor):
+        conditions.append(_not_by_operator())
     latest = (
         sa.select(col(AuditLog.actor_user_id), col(AuditLog.actor_email))
         .where(col(AuditLog.actor_user_id).is_not(None), *conditions)
@@ -484,18 +508,19 @@ def csv_safe(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
-def _csv_row(row: sa.Row[Any], tz: tzinfo) -> list[str]:
+def _csv_row(row: sa.Row[Any], tz: tzinfo, viewer: Actor, operator_label: str) -> list[str]:
+    hidden = _by_operator(row, viewer)
     cells = [
         str(row.id),
         row.created_at.astimezone(tz).isoformat(timespec="seconds"),
         row.company_name or "",
-        row.actor_email,
+        operator_label if hidden else row.actor_email,
         row.actor_role,
         row.action,
         row.target_type,
         row.target_id,
-        row.ip,
-        row.user_agent,
+        "" if hidden else row.ip,
+        "" if hidden else row.user_agent,
         json.dumps(row.changes or {}, ensure_ascii=False, sort_keys=True) if row.changes else "",
     ]
     return [csv_safe(cell) for cell in cells]
@@ -512,8 +537,11 @@ def _filters_for_log(filters: AuditFilter) -> dict[str, Any]:
     return {key: value for key, value in described.items() if value not in (None, "")}
 
 
-def export_csv(session: Session, actor: Actor | None, filters: AuditFilter | None = None) -> Iterator[str]:
+def export_csv(
+    session: Session, actor: Actor | None, filters: AuditFilter | None = None, *, operator_label: str = "Operator"
+) -> Iterator[str]:
     """CSV lines of the visible log (header first, newest first), for a streamed download.
+    `operator_label` (the viewer's language) stands for the operator in a company's export.
 
     Access and filters are checked, and the `audit_exported` entry recorded, when this is called;
     the rows are read lazily, EXPORT_BATCH_SIZE at a time through a server-side cursor, while the
@@ -534,10 +562,12 @@ def export_csv(session: Session, actor: Actor | None, filters: AuditFilter | Non
         changes={"filters": _filters_for_log(filters), "format": "csv"},
     )
     query = _entries_query([*conditions, col(AuditLog.id) != own.id]).execution_options(yield_per=EXPORT_BATCH_SIZE)
-    return _stream_csv(session, query, filters.tz)
+    return _stream_csv(session, query, filters.tz, actor, operator_label)
 
 
-def _stream_csv(session: Session, query: sa.Select[Any], tz: tzinfo) -> Iterator[str]:
+def _stream_csv(
+    session: Session, query: sa.Select[Any], tz: tzinfo, viewer: Actor, operator_label: str
+) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -552,6 +582,6 @@ def _stream_csv(session: Session, query: sa.Select[Any], tz: tzinfo) -> Iterator
     result = _connection(session).execute(query)
     try:
         for row in result:
-            yield line(_csv_row(row, tz))
+            yield line(_csv_row(row, tz, viewer, operator_label))
     finally:
         result.close()  # also when the download is abandoned half-way

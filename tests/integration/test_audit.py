@@ -396,11 +396,10 @@ def test_dropdowns_list_the_visible_actions_and_users(db: Session, world: World)
 
     assert audit.distinct_actions(db, world.manager_a) == ["company_reactivated", "login", "login_failed", "logout"]
     options = {o.user_id: o for o in audit.actors(db, world.manager_a)}
-    assert set(options) == {manager.id, worker.id, admin.id}  # not B's manager, not the anonymous row
+    # not B's manager, not the anonymous row, and not the operator: a company sees "Operator" only (issue 7)
+    assert set(options) == {manager.id, worker.id}
     assert options[manager.id].full_name == manager.full_name and options[manager.id].email == manager.email
-    # the operator's email is in the visible rows anyway, but the user row is not the manager's to read
-    assert options[admin.id].email == admin.email and options[admin.id].full_name == ""
-    assert options[admin.id].label == admin.email
+    assert admin.email not in repr(audit.actors(db, world.manager_a))
 
     admin_view = {o.user_id: o for o in audit.actors(db, world.admin)}
     assert {manager.id, worker.id, other.id, admin.id} <= set(admin_view)
@@ -605,3 +604,33 @@ def test_the_service_works_as_the_app_role_in_each_scope(app_db: Session) -> Non
     apply_scope(db, admin)  # the operator: every row, operator-wide ones too
     everything = {e.id for e in entries(db, admin)}
     assert {in_a.id, in_b.id, operator.id} <= everything
+
+
+# ---- the operator in a company's log -----------------------------------------------------------
+
+
+def test_operator_entries_show_as_operator_in_a_companys_log(db: Session, world: World) -> None:
+    audit.record(
+        db,
+        actor=world.admin,
+        action=AuditAction.COMPANY_DEACTIVATED,
+        company_id=world.a.id,
+        target_type=AuditTarget.COMPANY,
+        target_id=world.a.id,
+    )
+    (seen,) = [e for e in entries(db, world.manager_a) if e.action == "company_deactivated"]
+    assert seen.by_operator
+    assert (seen.actor_email, seen.ip, seen.user_agent, seen.actor_user_id) == ("", "", "", None)
+    assert world.admin.user_id not in [option.user_id for option in audit.actors(db, world.manager_a)]
+    assert not entries(db, world.manager_a, user_id=world.admin.user_id)  # the operator's id finds nothing
+
+    exported = export_rows(db, world.manager_a)
+    (row,) = [r for r in exported[1:] if r[5] == "company_deactivated"]
+    assert row[3] == "Operator" and world.admin.email not in repr(exported) and "192.0.2.7" not in repr(exported)
+    labelled = list(csv.reader(io.StringIO("".join(audit.export_csv(db, world.manager_a, operator_label="Оператор")))))
+    assert [r[3] for r in labelled if r[5] == "company_deactivated"] == ["Оператор"]
+
+    (own,) = [e for e in entries(db, world.admin) if e.action == "company_deactivated"]  # the operator's view
+    assert not own.by_operator and own.actor_email == world.admin.email and own.ip == "192.0.2.7"
+    (own_row,) = [r for r in export_rows(db, world.admin)[1:] if r[5] == "company_deactivated"]
+    assert own_row[3] == world.admin.email and own_row[8] == "192.0.2.7"
