@@ -1,7 +1,8 @@
 """GET /api/audit/export.csv: the audit log as a streamed CSV download.
 
 `route_requires(Action.AUDIT_EXPORT)` resolves the Actor from our session cookie; the export then
-works in the actor's tenant scope, in a worker thread. The answers reveal nothing: 403 for no
+works in the actor's tenant scope, in worker threads: one short transaction per batch of rows, ended
+before the batch's lines are sent, so a slow reader holds no pooled database connection. The answers reveal nothing: 403 for no
 session, another origin (dashboard/api/origins.py) or a role without Action.AUDIT_EXPORT (or another company's filter); 404 for
 a malformed filter. The export's audit entry is committed before the first row is sent,
 so an abandoned download is still on record.
@@ -51,8 +52,14 @@ def _start_export(request: Request, actor: Actor) -> Response:
     stack = ExitStack()
     try:
         session = stack.enter_context(tenant_scope(actor))
-        lines = audit.export_csv(session, actor, filters, operator_label=text("audit.operator", _language(request)))
-        session.commit()  # the audit_exported entry; the rows are read in the scope's next transaction
+        lines = audit.export_csv(
+            session,
+            actor,
+            filters,
+            operator_label=text("audit.operator", _language(request)),
+            between_batches=session.commit,  # the connection goes back to the pool while the client reads
+        )
+        session.commit()  # the audit_exported entry; the rows are read in the scope's next transactions
     except BaseException as exc:
         stack.close()
         if isinstance(exc, PermissionDenied):

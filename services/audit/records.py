@@ -16,8 +16,11 @@ Everyone else gets PermissionDenied. Newest first (index ix_audit_logs_company_c
 Date filters are calendar days in `AuditFilter.tz` (UTC unless given), both ends inclusive.
 
 Export: `export_csv(...)` checks access and records an `audit_exported` entry at once, then returns a
-lazy iterator of CSV lines (header first) read through a server-side cursor in batches, so the
-whole log is never held in memory. It must be consumed inside the same session/transaction.
+lazy iterator of CSV lines (header first) read EXPORT_BATCH_SIZE rows at a time (keyset pagination on
+(created_at, id)), so the whole log is never held in memory. After fetching each batch, and before
+its lines go out, it calls `between_batches` (the route ends the transaction there): a client that
+reads slowly then holds no pooled connection, and each batch is one short transaction. Rows added
+meanwhile are newer than the keyset and never appear.
 Cells that a spreadsheet would run as a formula are prefixed with a single quote.
 """
 
@@ -28,7 +31,7 @@ import io
 import json
 import math
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -116,7 +119,7 @@ class AuditTarget(StrEnum):
 # ---- limits --------------------------------------------------------------------------------
 
 MAX_PAGE_SIZE = 500
-EXPORT_BATCH_SIZE = 1000  # rows fetched per round trip of the export's server-side cursor
+EXPORT_BATCH_SIZE = 1000  # rows fetched per query (and transaction) of the export
 MAX_CHANGE_TEXT = 1000  # a string inside `changes` longer than this is cut (with "…")
 MAX_CHANGE_DEPTH = 8  # deeper nesting inside `changes` is stored as text
 TRUNCATED = "…"
@@ -538,15 +541,21 @@ def _filters_for_log(filters: AuditFilter) -> dict[str, Any]:
 
 
 def export_csv(
-    session: Session, actor: Actor | None, filters: AuditFilter | None = None, *, operator_label: str = "Operator"
+    session: Session,
+    actor: Actor | None,
+    filters: AuditFilter | None = None,
+    *,
+    operator_label: str = "Operator",
+    between_batches: Callable[[], None] | None = None,
 ) -> Iterator[str]:
     """CSV lines of the visible log (header first, newest first), for a streamed download.
     `operator_label` (the viewer's language) stands for the operator in a company's export.
 
     Access and filters are checked, and the `audit_exported` entry recorded, when this is called;
-    the rows are read lazily, EXPORT_BATCH_SIZE at a time through a server-side cursor, while the
-    iterator is consumed, which must happen before the caller's transaction ends. The export's own
-    entry is not part of the file.
+    the rows are read lazily, EXPORT_BATCH_SIZE at a time, while the iterator is consumed, each batch
+    in the session's current transaction; `between_batches()` runs after each batch is fetched (the
+    caller may end the transaction there: the session's scope applies again to the next one). The
+    export's own entry is not part of the file.
     """
     filters = filters or AuditFilter()
     if actor is None:
@@ -561,12 +570,18 @@ def export_csv(
         target_type=AuditTarget.AUDIT_LOG,
         changes={"filters": _filters_for_log(filters), "format": "csv"},
     )
-    query = _entries_query([*conditions, col(AuditLog.id) != own.id]).execution_options(yield_per=EXPORT_BATCH_SIZE)
-    return _stream_csv(session, query, filters.tz, actor, operator_label)
+    return _stream_csv(
+        session, [*conditions, col(AuditLog.id) != own.id], filters.tz, actor, operator_label, between_batches
+    )
 
 
 def _stream_csv(
-    session: Session, query: sa.Select[Any], tz: tzinfo, viewer: Actor, operator_label: str
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    tz: tzinfo,
+    viewer: Actor,
+    operator_label: str,
+    between_batches: Callable[[], None] | None,
 ) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -579,9 +594,15 @@ def _stream_csv(
         return text
 
     yield line(CSV_HEADER)
-    result = _connection(session).execute(query)
-    try:
-        for row in result:
+    after: ColumnElement[bool] | None = None
+    while True:
+        query = _entries_query([*conditions, *([after] if after is not None else [])]).limit(EXPORT_BATCH_SIZE)
+        rows = _connection(session).execute(query).all()
+        if between_batches is not None:
+            between_batches()
+        for row in rows:
             yield line(_csv_row(row, tz, viewer, operator_label))
-    finally:
-        result.close()  # also when the download is abandoned half-way
+        if len(rows) < EXPORT_BATCH_SIZE:
+            return
+        last = rows[-1]  # the order is (created_at, id) descending: the next batch lies below it
+        after = sa.tuple_(col(AuditLog.created_at), col(AuditLog.id)) < sa.tuple_(last.created_at, last.id)
