@@ -492,7 +492,9 @@ class ActorChangeMiddleware(rx.Middleware):
     cookie and compared with the one whose data the states hold (`AuthState._actor_key`): sign-out, a
     different sign-in, an expired or revoked session, no cookie. On a change every substate is loaded
     and reset to its defaults first. The Actor resolved here is the one the guard then uses for the
-    same event (`Credentials.actor`), so a handler call still costs one lookup.
+    same event (`Credentials.actor`), so a handler call still costs one lookup. A token that holds
+    nobody's data yet (a fresh tab, or one used only signed out: public pages carry no tenant data)
+    is not reset, so a new tab's first event sends no burst of defaults.
 
     Added in front of every other middleware (dashboard/dashboard.py); it never answers an event itself.
     """
@@ -506,8 +508,11 @@ class ActorChangeMiddleware(rx.Middleware):
         _EVENT_ACTOR.set((_current_event(), credentials, actor))
         key = actor_key(actor)
         if auth._actor_key != key:
-            for cls in _with_descendants(AuthState):  # a state not loaded for this event would keep its data
-                await auth.get_state(cls)
-            auth.reset()
+            # Nobody's data yet (a fresh token, or one only used signed out): nothing to reset. user_name
+            # covers states saved before `_actor_key` existed: every @requires handler sets it.
+            if auth._actor_key or auth.user_name:
+                for cls in _with_descendants(AuthState):  # a state not loaded for this event would keep its data
+                    await auth.get_state(cls)
+                auth.reset()
             auth._actor_key = key
         return None
