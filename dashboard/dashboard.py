@@ -6,6 +6,7 @@ from __future__ import annotations
 from dashboard.api import App, api_app
 from dashboard.i18n import text
 from dashboard.registry import PAGES, available
+from dashboard.state.base import ActorChangeMiddleware
 from services.core.db_roles import refuse_unsafe_database
 
 TITLE = "WorkDash"
@@ -16,6 +17,8 @@ refuse_unsafe_database()
 
 # The Radix theme is configured in rxconfig.py (RadixThemesPlugin); App adds the security headers.
 app = App(api_transformer=api_app())
+# First: the previous user's states are reset before any middleware or handler sends a byte of them.
+app.add_middleware(ActorChangeMiddleware(), index=0)
 
 for page in PAGES:
     if available(page):

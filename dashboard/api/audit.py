@@ -1,7 +1,8 @@
 """GET /api/audit/export.csv: the audit log as a streamed CSV download.
 
 `route_requires(Action.AUDIT_EXPORT)` resolves the Actor from our session cookie; the export then
-works in the actor's tenant scope, in a worker thread. The answers reveal nothing: 403 for no
+works in the actor's tenant scope, in worker threads: one short transaction per batch of rows, ended
+before the batch's lines are sent, so a slow reader holds no pooled database connection. The answers reveal nothing: 403 for no
 session, another origin (dashboard/api/origins.py) or a role without Action.AUDIT_EXPORT (or another company's filter); 404 for
 a malformed filter. The export's audit entry is committed before the first row is sent,
 so an abandoned download is still on record.
@@ -17,6 +18,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from dashboard.api.guard import forbidden, route_requires
+from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, text
 from dashboard.state.args import FILTER_FIELDS, audit_filter_arg
 from dashboard.state.base import off_loop
 from services import audit
@@ -31,6 +33,15 @@ def _not_found() -> Response:
     return PlainTextResponse("Not found", status_code=404, headers={"Cache-Control": "no-store"})
 
 
+def _language(request: Request) -> str:
+    """The first of the browser's languages (Accept-Language) the app speaks, else the default."""
+    for item in request.headers.get("accept-language", "").split(","):
+        code = item.split(";")[0].strip().lower().split("-")[0]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
 def _start_export(request: Request, actor: Actor) -> Response:
     """Runs in a worker thread: open the scope, start the export (or refuse)."""
     try:
@@ -41,8 +52,14 @@ def _start_export(request: Request, actor: Actor) -> Response:
     stack = ExitStack()
     try:
         session = stack.enter_context(tenant_scope(actor))
-        lines = audit.export_csv(session, actor, filters)
-        session.commit()  # the audit_exported entry; the rows are read in the scope's next transaction
+        lines = audit.export_csv(
+            session,
+            actor,
+            filters,
+            operator_label=text("audit.operator", _language(request)),
+            between_batches=session.commit,  # the connection goes back to the pool while the client reads
+        )
+        session.commit()  # the audit_exported entry; the rows are read in the scope's next transactions
     except BaseException as exc:
         stack.close()
         if isinstance(exc, PermissionDenied):

@@ -30,10 +30,19 @@ from dashboard.api.origins import origin_allowed
 from dashboard.state.base import off_loop
 from services import identity, people
 from services.core.actor import Actor
+from services.core.client_ip import client_ip as forwarded_client_ip
 from services.core.db import system_scope
 from services.core.errors import RateLimited, ServiceError
 from services.core.settings import get_settings
-from services.identity import login, logout, session_cookie_name, session_max_age_seconds
+from services.identity import (
+    device_cookie_for,
+    device_cookie_max_age_seconds,
+    device_cookie_name,
+    login,
+    logout,
+    session_cookie_name,
+    session_max_age_seconds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +54,9 @@ Result = TypeVar("Result")
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address: the TCP peer, or what a trusted reverse proxy forwards (services/core/client_ip.py)."""
+    peer = request.client.host if request.client else ""
+    return forwarded_client_ip(peer, lambda name: ", ".join(request.headers.getlist(name)) or None)
 
 
 def _back(path: str, key: str, *, retry_after: int | None = None, echo: Mapping[str, str] | None = None) -> Response:
@@ -146,11 +157,39 @@ def _echo(fields: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
 
 
 async def login_route(request: Request) -> Response:
-    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
-        with system_scope() as session:
-            return login(session, fields.get("email", ""), fields.get("password", ""), user_agent=user_agent, ip=ip)
+    """Sign in. The browser's previous session (its cookie) ends first; a browser that signed in to the
+    account before shows it with its device cookie, and gets a new one with every sign-in."""
+    previous_token = request.cookies.get(session_cookie_name())
+    device_cookie = request.cookies.get(device_cookie_name())
+    issued: list[str] = []
 
-    return await _open_session(request, lambda _fields: "/login", (), start)
+    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
+        email = fields.get("email", "")
+        with system_scope() as session:
+            signed_in = login(
+                session,
+                email,
+                fields.get("password", ""),
+                user_agent=user_agent,
+                ip=ip,
+                device_cookie=device_cookie,
+                previous_token=previous_token,
+            )
+        issued.append(device_cookie_for(email))
+        return signed_in
+
+    response = await _open_session(request, lambda _fields: "/login", (), start)
+    if issued:
+        response.set_cookie(
+            device_cookie_name(),
+            issued[0],
+            max_age=device_cookie_max_age_seconds(),
+            path="/",
+            secure=get_settings().secure_cookies,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
 
 
 async def signup_route(request: Request) -> Response:

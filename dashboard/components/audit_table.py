@@ -8,7 +8,7 @@ import reflex as rx
 from reflex.vars import ArrayVar, ObjectVar
 
 from dashboard.components.table import data_table
-from dashboard.i18n import t_var
+from dashboard.i18n import t, t_var
 from dashboard.state.rows import AuditRow
 
 HEADERS = ["audit.time", "audit.company", "audit.actor", "audit.action", "audit.target", "audit.ip", "audit.changes"]
@@ -19,7 +19,7 @@ def _row(entry: ObjectVar[AuditRow]) -> rx.Component:
         rx.table.cell(entry.time, white_space="nowrap"),
         rx.table.cell(entry.company),
         rx.table.cell(
-            entry.actor,
+            rx.cond(entry.by_operator, t("audit.operator"), entry.actor),  # type: ignore[call-overload]  # mypy misses rx.cond's Var overloads (components/controls.py)
             rx.cond(entry.role != "", rx.fragment(" (", t_var(entry.role, "role."), ")")),
         ),
         rx.table.cell(rx.code(entry.action), data_action=entry.action),

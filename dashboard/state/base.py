@@ -39,13 +39,16 @@ import inspect
 import logging
 import typing
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from contextvars import ContextVar
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
 import anyio.to_thread
 import reflex as rx
+from reflex_base.event.context import EventContext
 
 from services.core.actor import Actor
+from services.core.client_ip import client_ip
 from services.core.db import WORKER_THREADS
 from services.core.errors import RateLimited, ServiceError
 from services.core.policy import Action, scope_for
@@ -103,17 +106,54 @@ class Credentials:
     ip: str
     user_agent: str
 
+    @classmethod
+    def of_handshake(cls, router: Any) -> Credentials:
+        """A websocket's credentials, from its handshake (Reflex's `router`): our cookie, the client's
+        address (the TCP peer or what a trusted proxy forwarded, as for HTTP) and user agent."""
+        headers = router.headers
+        raw = headers.raw_headers
+        cookie = headers.cookie or raw.get("cookie", "")
+        return cls(
+            session_token_from_cookie_header(cookie),
+            client_ip(router.session.client_ip, raw.get),
+            headers.user_agent,
+        )
+
     def resolve(self) -> Actor | None:
         """The Actor behind these credentials, or None (blocking: a database lookup; it may raise)."""
         return resolve_actor(self.token, ip=self.ip, user_agent=self.user_agent)
 
     def actor(self) -> Actor | None:
-        """`resolve`, for the websocket guard: a session that cannot be checked is no session."""
+        """`resolve`, for the websocket guard: a session that cannot be checked is no session.
+
+        Within one websocket event the answer is resolved once: ActorChangeMiddleware resolves it before
+        the event runs and the guard reuses it (the same credentials, the same event, no second lookup).
+        """
+        resolved = _EVENT_ACTOR.get()
+        if resolved is not None and resolved[0] is _current_event() and resolved[1] == self:
+            return resolved[2]
         try:
             return self.resolve()
         except Exception:
             log.exception("could not resolve the session")
             return None
+
+
+# (the event's context, its credentials, the Actor they resolved to): set by ActorChangeMiddleware.
+_EVENT_ACTOR: ContextVar[tuple[object, Credentials, Actor | None] | None] = ContextVar("wd_event_actor", default=None)
+
+
+def _current_event() -> object | None:
+    """Reflex's context of the event being processed (a new one per event), or None outside events."""
+    try:
+        return EventContext.get()
+    except LookupError:
+        return None
+
+
+def actor_key(actor: Actor | None) -> str:
+    """Whose data a token's states may hold: the user, role and company ("" for nobody)."""
+    return f"{actor.user_id}|{actor.role.value}|{actor.company_id or ''}" if actor is not None else ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -356,8 +396,13 @@ def requires(action: Action, *, background: bool = False) -> Callable[[Callable[
 
 class AuthState(rx.State):
     """Who is signed in (for display only; the Actor itself is resolved again on every call) and the
-    outcome of the last call: a translated error or notice key shown by the page frame."""
+    outcome of the last call: a translated error or notice key shown by the page frame.
 
+    Every state that holds tenant or user data is a substate of this one, so resetting it resets them
+    all (ActorChangeMiddleware, when the actor behind the client token changes). `_actor_key` records
+    whose data the token's states hold (`actor_key`); it never leaves the server."""
+
+    _actor_key: str = ""
     user_name: str = ""
     user_role: str = ""
     company_name: str = ""
@@ -367,13 +412,10 @@ class AuthState(rx.State):
     notice_key: str = ""
 
     def _session_token(self) -> str | None:
-        headers = self.router.headers
-        cookie = headers.cookie or headers.raw_headers.get("cookie", "")
-        return session_token_from_cookie_header(cookie)
+        return self._credentials().token
 
     def _credentials(self) -> Credentials:
-        router = self.router
-        return Credentials(self._session_token(), router.session.client_ip, router.headers.user_agent)
+        return Credentials.of_handshake(self.router)
 
     def _query_param(self, name: str, max_length: int = 320) -> str:
         """A query-string value of the current URL, cut to `max_length` (the browser's own input)."""
@@ -424,3 +466,53 @@ class AuthState(rx.State):
         self.error_key = ""
         self.retry_after = 0
         self.notice_key = ""
+
+
+def _with_descendants(cls: type[rx.State]) -> Iterator[type[rx.State]]:
+    yield cls
+    for sub in cls.get_substates():
+        yield from _with_descendants(sub)
+
+
+def _is_hydrate_or_user_event(name: str) -> bool:
+    """The events that may send a token's user data: the root state's own (hydrate, hydrate_and_load,
+    which send every substate) and every handler of AuthState and its substates."""
+    state_name = name.rpartition(".")[0]
+    auth = AuthState.get_full_name()
+    return state_name == rx.State.get_full_name() or state_name == auth or state_name.startswith(auth + ".")
+
+
+class ActorChangeMiddleware(rx.Middleware):
+    """Reset every substate of AuthState when the actor behind a Reflex client token changes.
+
+    A tab's client token survives sign-out and full page loads, and Reflex keeps its substates in Redis
+    and sends all of them on hydrate. So before such an event runs (Reflex calls `preprocess` after
+    loading the token's states and before the hydrate handler, the inline rehydration or any other
+    handler, and nothing of the state is sent on connect), the actor is resolved from the handshake's
+    cookie and compared with the one whose data the states hold (`AuthState._actor_key`): sign-out, a
+    different sign-in, an expired or revoked session, no cookie. On a change every substate is loaded
+    and reset to its defaults first. The Actor resolved here is the one the guard then uses for the
+    same event (`Credentials.actor`), so a handler call still costs one lookup. A token that holds
+    nobody's data yet (a fresh tab, or one used only signed out: public pages carry no tenant data)
+    is not reset, so a new tab's first event sends no burst of defaults.
+
+    Added in front of every other middleware (dashboard/dashboard.py); it never answers an event itself.
+    """
+
+    async def preprocess(self, app: rx.App, state: rx.State, event: Any) -> None:
+        if not _is_hydrate_or_user_event(event.name):
+            return None
+        auth = await state.get_state(AuthState)
+        credentials = auth._credentials()
+        actor = await off_loop(credentials.actor)
+        _EVENT_ACTOR.set((_current_event(), credentials, actor))
+        key = actor_key(actor)
+        if auth._actor_key != key:
+            # Nobody's data yet (a fresh token, or one only used signed out): nothing to reset. user_name
+            # covers states saved before `_actor_key` existed: every @requires handler sets it.
+            if auth._actor_key or auth.user_name:
+                for cls in _with_descendants(AuthState):  # a state not loaded for this event would keep its data
+                    await auth.get_state(cls)
+                auth.reset()
+            auth._actor_key = key
+        return None

@@ -30,6 +30,7 @@ class AuditRow:
     target: str
     ip: str
     changes: str
+    by_operator: bool = False  # shown as "Operator" (audit.operator), with no email or IP
 
 
 def audit_row(entry: AuditEntry) -> AuditRow:
@@ -41,9 +42,10 @@ def audit_row(entry: AuditEntry) -> AuditRow:
         time=when(entry.created_at),
         company=entry.company_name,
         actor=entry.actor_email,
-        role=entry.actor_role,
+        role="" if entry.by_operator else entry.actor_role,
         action=entry.action,
         target=f"{entry.target_type} {entry.target_id}".strip(),
         ip=entry.ip,
         changes=changes,
+        by_operator=entry.by_operator,
     )

@@ -8,14 +8,19 @@ What is stored is made safe first: strings are cut to the column sizes, `changes
 (UUID, datetime, date, Decimal, Enum -> strings) and keys that look like secrets (password,
 password_hash, token, token_hash, secret, api_key, ...) are dropped at every nesting level.
 
-Reading: the manager sees only their own company's rows (an explicit filter, services.core.access's
+Reading: entries an operator (admin) made show in a company's log as "Operator" (`by_operator`):
+without the operator's email, id, IP or user agent, in the list, the user filter and the export alike;
+the operator's own view shows everything. The manager sees only their own company's rows (an explicit filter, services.core.access's
 `in_scope`, whatever row-level security also does), the operator (admin) sees every row, optionally one company's.
 Everyone else gets PermissionDenied. Newest first (index ix_audit_logs_company_created).
 Date filters are calendar days in `AuditFilter.tz` (UTC unless given), both ends inclusive.
 
 Export: `export_csv(...)` checks access and records an `audit_exported` entry at once, then returns a
-lazy iterator of CSV lines (header first) read through a server-side cursor in batches, so the
-whole log is never held in memory. It must be consumed inside the same session/transaction.
+lazy iterator of CSV lines (header first) read EXPORT_BATCH_SIZE rows at a time (keyset pagination on
+(created_at, id)), so the whole log is never held in memory. After fetching each batch, and before
+its lines go out, it calls `between_batches` (the route ends the transaction there): a client that
+reads slowly then holds no pooled connection, and each batch is one short transaction. Rows added
+meanwhile are newer than the keyset and never appear.
 Cells that a spreadsheet would run as a formula are prefixed with a single quote.
 """
 
@@ -26,7 +31,7 @@ import io
 import json
 import math
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -39,7 +44,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col
 
-from models import AuditLog, Company, User
+from models import AuditLog, Company, Role, User
 from services.core.access import in_scope
 from services.core.actor import Actor
 from services.core.errors import PermissionDenied, ValidationFailed
@@ -114,7 +119,7 @@ class AuditTarget(StrEnum):
 # ---- limits --------------------------------------------------------------------------------
 
 MAX_PAGE_SIZE = 500
-EXPORT_BATCH_SIZE = 1000  # rows fetched per round trip of the export's server-side cursor
+EXPORT_BATCH_SIZE = 1000  # rows fetched per query (and transaction) of the export
 MAX_CHANGE_TEXT = 1000  # a string inside `changes` longer than this is cut (with "…")
 MAX_CHANGE_DEPTH = 8  # deeper nesting inside `changes` is stored as text
 TRUNCATED = "…"
@@ -328,8 +333,9 @@ class AuditEntry:
     ip: str
     company_name: str  # "" for operator-wide rows
     user_agent: str = ""
-    actor_user_id: uuid.UUID | None = None  # None for anonymous entries and deleted users
+    actor_user_id: uuid.UUID | None = None  # None for anonymous entries, deleted users and the hidden operator
     company_id: uuid.UUID | None = None
+    by_operator: bool = False  # an operator's entry, shown to a company as "Operator" (no email, IP, agent)
 
 
 @dataclass(frozen=True)
@@ -362,6 +368,19 @@ def _scope_conditions(actor: Actor | None, action: Action) -> tuple[Scope, list[
     return authorize(actor, action), [in_scope(actor, action, AuditLog)]
 
 
+def _hides_operator(viewer: Actor) -> bool:
+    """A company's people see the operator's entries as "Operator", nothing more."""
+    return not viewer.is_admin
+
+
+def _not_by_operator() -> ColumnElement[bool]:
+    return col(AuditLog.actor_role) != Role.ADMIN.value
+
+
+def _by_operator(row: sa.Row[Any], viewer: Actor) -> bool:
+    return _hides_operator(viewer) and row.actor_role == Role.ADMIN.value
+
+
 def _conditions(actor: Actor | None, filters: AuditFilter, action: Action) -> list[ColumnElement[bool]]:
     scope, conditions = _scope_conditions(actor, action)
     if filters.company_id is not None:
@@ -373,6 +392,8 @@ def _conditions(actor: Actor | None, filters: AuditFilter, action: Action) -> li
         raise ValidationFailed("error.audit_date_range")
     if filters.user_id is not None:
         conditions.append(col(AuditLog.actor_user_id) == filters.user_id)
+        if actor is not None and _hides_operator(actor):  # the operator's id must not find their entries
+            conditions.append(_not_by_operator())
     if filters.action:
         conditions.append(col(AuditLog.action) == filters.action)
     if date_from is not None:
@@ -424,25 +445,29 @@ def list_entries(
     connection = _connection(session)
     total = connection.execute(sa.select(sa.func.count()).select_from(AuditLog).where(*conditions)).scalar_one()
     rows = connection.execute(_entries_query(conditions).limit(min(limit, MAX_PAGE_SIZE)).offset(offset)).all()
-    entries = [
-        AuditEntry(
-            id=row.id,
-            created_at=row.created_at,
-            actor_email=row.actor_email,
-            actor_role=row.actor_role,
-            action=row.action,
-            target_type=row.target_type,
-            target_id=row.target_id,
-            changes=dict(row.changes or {}),
-            ip=row.ip,
-            company_name=row.company_name or "",
-            user_agent=row.user_agent,
-            actor_user_id=row.actor_user_id,
-            company_id=row.company_id,
-        )
-        for row in rows
-    ]
-    return AuditPage(entries=entries, total=int(total))
+    if actor is None:  # unreachable: _conditions refused it
+        raise PermissionDenied()
+    return AuditPage(entries=[_entry(row, actor) for row in rows], total=int(total))
+
+
+def _entry(row: sa.Row[Any], viewer: Actor) -> AuditEntry:
+    hidden = _by_operator(row, viewer)
+    return AuditEntry(
+        id=row.id,
+        created_at=row.created_at,
+        actor_email="" if hidden else row.actor_email,
+        actor_role=row.actor_role,
+        action=row.action,
+        target_type=row.target_type,
+        target_id=row.target_id,
+        changes=dict(row.changes or {}),
+        ip="" if hidden else row.ip,
+        company_name=row.company_name or "",
+        user_agent="" if hidden else row.user_agent,
+        actor_user_id=None if hidden else row.actor_user_id,
+        company_id=row.company_id,
+        by_operator=hidden,
+    )
 
 
 def distinct_actions(session: Session, actor: Actor | None) -> list[str]:
@@ -459,6 +484,8 @@ def actors(session: Session, actor: Actor | None) -> list[AuditActorOption]:
     if actor is None:
         raise PermissionDenied()
     _, conditions = _scope_conditions(actor, Action.AUDIT_VIEW)
+    if _hides_operator(actor):
+        conditions.append(_not_by_operator())
     latest = (
         sa.select(col(AuditLog.actor_user_id), col(AuditLog.actor_email))
         .where(col(AuditLog.actor_user_id).is_not(None), *conditions)
@@ -484,18 +511,19 @@ def csv_safe(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
-def _csv_row(row: sa.Row[Any], tz: tzinfo) -> list[str]:
+def _csv_row(row: sa.Row[Any], tz: tzinfo, viewer: Actor, operator_label: str) -> list[str]:
+    hidden = _by_operator(row, viewer)
     cells = [
         str(row.id),
         row.created_at.astimezone(tz).isoformat(timespec="seconds"),
         row.company_name or "",
-        row.actor_email,
+        operator_label if hidden else row.actor_email,
         row.actor_role,
         row.action,
         row.target_type,
         row.target_id,
-        row.ip,
-        row.user_agent,
+        "" if hidden else row.ip,
+        "" if hidden else row.user_agent,
         json.dumps(row.changes or {}, ensure_ascii=False, sort_keys=True) if row.changes else "",
     ]
     return [csv_safe(cell) for cell in cells]
@@ -512,13 +540,22 @@ def _filters_for_log(filters: AuditFilter) -> dict[str, Any]:
     return {key: value for key, value in described.items() if value not in (None, "")}
 
 
-def export_csv(session: Session, actor: Actor | None, filters: AuditFilter | None = None) -> Iterator[str]:
+def export_csv(
+    session: Session,
+    actor: Actor | None,
+    filters: AuditFilter | None = None,
+    *,
+    operator_label: str = "Operator",
+    between_batches: Callable[[], None] | None = None,
+) -> Iterator[str]:
     """CSV lines of the visible log (header first, newest first), for a streamed download.
+    `operator_label` (the viewer's language) stands for the operator in a company's export.
 
     Access and filters are checked, and the `audit_exported` entry recorded, when this is called;
-    the rows are read lazily, EXPORT_BATCH_SIZE at a time through a server-side cursor, while the
-    iterator is consumed, which must happen before the caller's transaction ends. The export's own
-    entry is not part of the file.
+    the rows are read lazily, EXPORT_BATCH_SIZE at a time, while the iterator is consumed, each batch
+    in the session's current transaction; `between_batches()` runs after each batch is fetched (the
+    caller may end the transaction there: the session's scope applies again to the next one). The
+    export's own entry is not part of the file.
     """
     filters = filters or AuditFilter()
     if actor is None:
@@ -533,11 +570,19 @@ def export_csv(session: Session, actor: Actor | None, filters: AuditFilter | Non
         target_type=AuditTarget.AUDIT_LOG,
         changes={"filters": _filters_for_log(filters), "format": "csv"},
     )
-    query = _entries_query([*conditions, col(AuditLog.id) != own.id]).execution_options(yield_per=EXPORT_BATCH_SIZE)
-    return _stream_csv(session, query, filters.tz)
+    return _stream_csv(
+        session, [*conditions, col(AuditLog.id) != own.id], filters.tz, actor, operator_label, between_batches
+    )
 
 
-def _stream_csv(session: Session, query: sa.Select[Any], tz: tzinfo) -> Iterator[str]:
+def _stream_csv(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    tz: tzinfo,
+    viewer: Actor,
+    operator_label: str,
+    between_batches: Callable[[], None] | None,
+) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -549,9 +594,15 @@ def _stream_csv(session: Session, query: sa.Select[Any], tz: tzinfo) -> Iterator
         return text
 
     yield line(CSV_HEADER)
-    result = _connection(session).execute(query)
-    try:
-        for row in result:
-            yield line(_csv_row(row, tz))
-    finally:
-        result.close()  # also when the download is abandoned half-way
+    after: ColumnElement[bool] | None = None
+    while True:
+        query = _entries_query([*conditions, *([after] if after is not None else [])]).limit(EXPORT_BATCH_SIZE)
+        rows = _connection(session).execute(query).all()
+        if between_batches is not None:
+            between_batches()
+        for row in rows:
+            yield line(_csv_row(row, tz, viewer, operator_label))
+        if len(rows) < EXPORT_BATCH_SIZE:
+            return
+        last = rows[-1]  # the order is (created_at, id) descending: the next batch lies below it
+        after = sa.tuple_(col(AuditLog.created_at), col(AuditLog.id)) < sa.tuple_(last.created_at, last.id)

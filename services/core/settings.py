@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     # Origins (scheme://host[:port]) whose pages may use a signed-in session: the websocket handshake
     # and the credentialed HTTP routes refuse every other. Comma-separated; empty: PUBLIC_URL's origin.
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # Reverse proxies whose forwarding header names the client (services/core/client_ip.py): addresses
+    # and networks, comma-separated ("10.0.0.0/8, 192.0.2.7"), or how many proxies stand in front ("1").
+    # Empty: the TCP peer is the client and forwarding headers are ignored.
+    trusted_proxies: str = ""
+    # The header those proxies write (and overwrite or append to): X-Forwarded-For or Forwarded.
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     data_dir: Path = PROJECT_ROOT / ".data"
     log_level: str = "INFO"
 
@@ -107,6 +113,22 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(item for item in (part.strip() for part in value.split(",")) if item)
+        return value
+
+    @field_validator("forwarded_header", mode="before")
+    @classmethod
+    def _header_name(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        from services.core.client_ip import parse_trusted_proxies
+
+        try:
+            parse_trusted_proxies(value)
+        except ValueError as exc:
+            raise ValueError(f"TRUSTED_PROXIES: {exc}") from None
         return value
 
     @model_validator(mode="after")

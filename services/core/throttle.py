@@ -61,6 +61,9 @@ class Limit:
 
 # 5 free failures per account and 20 per IP address; then 1 s, 2 s, 4 s ... up to 15 minutes.
 LOGIN_ACCOUNT = Limit("login-account", free_attempts=5, window=timedelta(minutes=15), max_delay=timedelta(minutes=15))
+# A browser that signed in to the account before (OWASP's device cookie) is counted on its own key
+# instead of the account's: strangers' failures cannot keep the account's owner out.
+LOGIN_DEVICE = Limit("login-device", free_attempts=5, window=timedelta(minutes=15), max_delay=timedelta(minutes=15))
 LOGIN_IP = Limit("login-ip", free_attempts=20, window=timedelta(minutes=15), max_delay=timedelta(minutes=15))
 # Sign-ups per IP address (every attempt counts): 10 free per hour, then growing delays up to an hour.
 SIGNUP_IP = Limit("signup-ip", free_attempts=10, window=timedelta(hours=1), max_delay=timedelta(hours=1))
@@ -275,20 +278,27 @@ def clear_all() -> int:
 # ---- login ---------------------------------------------------------------------------------
 
 
-def login_subjects(email: str, ip: str) -> tuple[tuple[Limit, str], tuple[Limit, str]]:
-    return (LOGIN_ACCOUNT, email), (LOGIN_IP, ip)
+def login_subjects(email: str, ip: str, device: str | None = None) -> tuple[tuple[Limit, str], tuple[Limit, str]]:
+    """What a sign-in attempt is counted on: the account (an unknown browser) or the browser's own
+    device key (`device`: the id of a valid device cookie for this account), and the IP."""
+    first = (LOGIN_DEVICE, device) if device else (LOGIN_ACCOUNT, email)
+    return first, (LOGIN_IP, ip)
 
 
-def begin_login(email: str, ip: str) -> Claim:
-    """Before checking a password: count the attempt for the account and the IP, or RateLimited."""
-    return begin(*login_subjects(email, ip))
+def begin_login(email: str, ip: str, device: str | None = None) -> Claim:
+    """Before checking a password: count the attempt for the account (or the known browser) and the
+    IP, or RateLimited."""
+    return begin(*login_subjects(email, ip, device))
 
 
-def login_succeeded(claim: Claim, email: str, ip: str) -> None:
-    """The password was right: the account starts afresh; the IP keeps its failures (not this attempt)."""
-    account_key = claim.key_for(LOGIN_ACCOUNT, email)
-    ip_key = claim.key_for(LOGIN_IP, ip)
-    settle(claim, clear=[k for k in (account_key,) if k], refund=[k for k in (ip_key,) if k])
+def login_succeeded(claim: Claim, email: str, ip: str, device: str | None = None) -> None:
+    """The password was right: the account (or the known browser) starts afresh; the IP keeps its
+    failures (not this attempt). A known browser's success leaves the account's count alone: the delay
+    of unknown browsers stays."""
+    first, (ip_limit, _) = login_subjects(email, ip, device)
+    own_key = claim.key_for(*first)
+    ip_key = claim.key_for(ip_limit, ip)
+    settle(claim, clear=[k for k in (own_key,) if k], refund=[k for k in (ip_key,) if k])
 
 
 def _ms_of(span: timedelta) -> int:

@@ -11,12 +11,18 @@ raising, because the caller rolls its transaction back on the error and the entr
 
 Login is throttled per account and per IP (services.core.throttle): unknown email and wrong password
 cost the same (one argon2 verification each, against a dummy hash for unknown emails) and fail
-with the same message.
+with the same message. A browser that signed in to the account before presents a device cookie
+(OWASP's "device cookies"): an HMAC under SECRET_KEY of the account's email, a random device id and
+the issue time. With a valid one its attempts are counted on its own key (LOGIN_DEVICE) instead of
+the account's, so strangers' failures cannot keep the owner out while unknown browsers still wait.
+Signing in on a browser that still carries a session ends that session first (`previous_token`).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import logging
 import secrets
 import uuid
@@ -48,6 +54,9 @@ MAX_PASSWORD_LENGTH = 1024  # argon2 happily hashes megabytes; refuse to
 MAX_TOKEN_LENGTH = 128
 MAX_IP_LENGTH = 64
 MAX_USER_AGENT_LENGTH = 512
+DEVICE_COOKIE = "wd_device"  # the base name: browsers get device_cookie_name()
+DEVICE_COOKIE_DAYS = 180
+MAX_DEVICE_COOKIE_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -86,18 +95,65 @@ def session_max_age_seconds() -> int:
 # ---- login ---------------------------------------------------------------------------------
 
 
-def login(session: Session, email: str, password: str, *, user_agent: str = "", ip: str = "") -> tuple[str, Actor]:
+def device_cookie_name() -> str:
+    """The device cookie's name (`__Host-` prefixed with Secure cookies, like the session's)."""
+    return f"__Host-{DEVICE_COOKIE}" if get_settings().secure_cookies else DEVICE_COOKIE
+
+
+def device_cookie_max_age_seconds() -> int:
+    return DEVICE_COOKIE_DAYS * 24 * 3600
+
+
+def _device_signature(email: str, device_id: str, issued: int) -> str:
+    key = hashlib.sha256(b"device-cookie\x00" + get_settings().secret_key.get_secret_value().encode()).digest()
+    mac = hmac.new(key, f"{normalize_email(email)}\x00{device_id}\x00{issued}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def device_cookie_for(email: str) -> str:
+    """A new device cookie for a browser that just signed in to `email`'s account."""
+    device_id, issued = secrets.token_urlsafe(16), int(clock.now().timestamp())
+    return f"{device_id}.{issued}.{_device_signature(email, device_id, issued)}"
+
+
+def known_device(cookie: str | None, email: str) -> str | None:
+    """The device id of `cookie` when it is a valid, unexpired device cookie of `email`'s account, else None."""
+    if not cookie or len(cookie) > MAX_DEVICE_COOKIE_LENGTH or cookie.count(".") != 2:
+        return None
+    device_id, issued_text, signature = cookie.split(".")
+    if not issued_text.isdigit() or not device_id:
+        return None
+    issued = int(issued_text)
+    if clock.now().timestamp() - issued > device_cookie_max_age_seconds():
+        return None
+    expected = _device_signature(email, device_id, issued)
+    return device_id if hmac.compare_digest(signature.encode(), expected.encode()) else None
+
+
+def login(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    user_agent: str = "",
+    ip: str = "",
+    device_cookie: str | None = None,
+    previous_token: str | None = None,
+) -> tuple[str, Actor]:
     """Check the password and open a session: (raw token, Actor).
 
     Unknown email, wrong password and inactive user all raise AuthenticationFailed("error.bad_credentials")
-    after the same work; RateLimited when the account or the IP must wait; ValidationFailed for empty input.
+    after the same work; RateLimited when the account (or, with a valid `device_cookie`, this browser)
+    or the IP must wait; ValidationFailed for empty input. On success the browser's previous session
+    (`previous_token`, whoever's it was) is ended before the new one opens.
     """
     email = normalize_email(email or "")
     if not email or not password:
         raise ValidationFailed("error.login_required_fields")
     ip, user_agent = _clip(ip, MAX_IP_LENGTH), _clip(user_agent, MAX_USER_AGENT_LENGTH)
     attempted = email[:MAX_EMAIL_LENGTH]
-    claim = throttle.begin_login(attempted, ip)  # RateLimited: nothing verified, nothing counted
+    device = known_device(device_cookie, attempted)
+    claim = throttle.begin_login(attempted, ip, device)  # RateLimited: nothing verified, nothing counted
     try:
         user, company, reason = _check_credentials(session, email, password)
     except BaseException:
@@ -110,7 +166,8 @@ def login(session: Session, email: str, password: str, *, user_agent: str = "", 
         raise AuthenticationFailed()
     if user is None:  # unreachable: no failure reason means the user was found and checked
         raise AuthenticationFailed()
-    throttle.login_succeeded(claim, attempted, ip)
+    throttle.login_succeeded(claim, attempted, ip, device)
+    logout(session, previous_token, ip=ip, user_agent=user_agent)
     token = open_session(session, user, ip=ip, user_agent=user_agent, company=company)
     return token, actor_for(user, company, ip=ip, user_agent=user_agent)
 

@@ -41,18 +41,26 @@ class EventSocket:
     processes one token's events in order, so its update marks the end of the event's updates.
     """
 
-    def __init__(self, app_url: str, cookie: str | None = None) -> None:
+    def __init__(
+        self,
+        app_url: str,
+        cookie: str | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         from dashboard.state.ui import UIState
 
+        self.token = token or secrets.token_hex(16)  # Reflex's client token: any string a browser makes up
         self._ui_state = UIState.get_full_name()
         self._updates: list[dict[str, Any]] = []
         self._arrived = threading.Condition()
         self._lang = "en"  # a fresh token's language (UIState's default)
         self.client = socketio.Client(reconnection=False)
         self.client.on("event", self._on_update, namespace=NAMESPACE)
-        headers = {"Cookie": f"wd_session={cookie}"} if cookie else {}
+        headers = {**(headers or {}), **({"Cookie": f"wd_session={cookie}"} if cookie else {})}
         self.client.connect(
-            f"{app_url}?token={secrets.token_hex(16)}",
+            f"{app_url}?token={self.token}",
             socketio_path="/_event",
             transports=["websocket"],
             headers=headers,

@@ -396,11 +396,10 @@ def test_dropdowns_list_the_visible_actions_and_users(db: Session, world: World)
 
     assert audit.distinct_actions(db, world.manager_a) == ["company_reactivated", "login", "login_failed", "logout"]
     options = {o.user_id: o for o in audit.actors(db, world.manager_a)}
-    assert set(options) == {manager.id, worker.id, admin.id}  # not B's manager, not the anonymous row
+    # not B's manager, not the anonymous row, and not the operator: a company sees "Operator" only (issue 7)
+    assert set(options) == {manager.id, worker.id}
     assert options[manager.id].full_name == manager.full_name and options[manager.id].email == manager.email
-    # the operator's email is in the visible rows anyway, but the user row is not the manager's to read
-    assert options[admin.id].email == admin.email and options[admin.id].full_name == ""
-    assert options[admin.id].label == admin.email
+    assert admin.email not in repr(audit.actors(db, world.manager_a))
 
     admin_view = {o.user_id: o for o in audit.actors(db, world.admin)}
     assert {manager.id, worker.id, other.id, admin.id} <= set(admin_view)
@@ -548,9 +547,11 @@ def test_export_access_and_entry_are_checked_when_called_not_when_read(db: Sessi
     assert next(lines).startswith("id,created_at,")
 
 
-def test_export_streams_through_a_server_side_cursor_in_batches(
+def test_export_reads_in_short_batches_and_holds_no_cursor_between_them(
     db: Session, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Issue 7: each batch is one query the caller may end its transaction after (`between_batches`),
+    so a slow reader holds no connection; no server-side cursor stays open while lines go out."""
     monkeypatch.setattr(audit, "EXPORT_BATCH_SIZE", 2)
     made = [
         make_audit(db, world.a, None, f"row{i}", created_at=at("2026-01-01") + timedelta(minutes=i)) for i in range(7)
@@ -559,22 +560,23 @@ def test_export_streams_through_a_server_side_cursor_in_batches(
     def open_cursors() -> int:
         return int(db.connection().execute(sa.text("SELECT count(*) FROM pg_cursors")).scalar_one())
 
-    lines = audit.export_csv(db, world.manager_a)
-    assert open_cursors() == 0
-    next(lines)  # the header
-    next(lines)  # the first row: the query is now open as a cursor on the server, not fetched whole
-    assert open_cursors() == 1
+    batches: list[int] = []
+    lines = audit.export_csv(db, world.manager_a, between_batches=lambda: batches.append(1))
+    next(lines)  # the header: nothing read yet
+    assert batches == []
+    next(lines)  # the first row: one batch was read, not the whole log
+    assert batches == [1] and open_cursors() == 0
     rest = list(lines)
     assert len(rest) == 6
-    assert open_cursors() == 0  # closed when the export is done
+    assert len(batches) == 4  # 7 rows in batches of 2
+    assert open_cursors() == 0
     all_ids = [line.split(",", 1)[0] for line in rest]
     assert all_ids == [str(log.id) for log in reversed(made[:-1])]
 
     abandoned = audit.export_csv(db, world.manager_a)
     next(abandoned), next(abandoned)
-    assert open_cursors() == 1
-    abandoned.close()  # a download cancelled half-way releases the cursor
     assert open_cursors() == 0
+    abandoned.close()  # a download cancelled half-way leaves nothing behind
 
 
 # ---- as the app role, under row-level security ------------------------------------------------
@@ -605,3 +607,33 @@ def test_the_service_works_as_the_app_role_in_each_scope(app_db: Session) -> Non
     apply_scope(db, admin)  # the operator: every row, operator-wide ones too
     everything = {e.id for e in entries(db, admin)}
     assert {in_a.id, in_b.id, operator.id} <= everything
+
+
+# ---- the operator in a company's log -----------------------------------------------------------
+
+
+def test_operator_entries_show_as_operator_in_a_companys_log(db: Session, world: World) -> None:
+    audit.record(
+        db,
+        actor=world.admin,
+        action=AuditAction.COMPANY_DEACTIVATED,
+        company_id=world.a.id,
+        target_type=AuditTarget.COMPANY,
+        target_id=world.a.id,
+    )
+    (seen,) = [e for e in entries(db, world.manager_a) if e.action == "company_deactivated"]
+    assert seen.by_operator
+    assert (seen.actor_email, seen.ip, seen.user_agent, seen.actor_user_id) == ("", "", "", None)
+    assert world.admin.user_id not in [option.user_id for option in audit.actors(db, world.manager_a)]
+    assert not entries(db, world.manager_a, user_id=world.admin.user_id)  # the operator's id finds nothing
+
+    exported = export_rows(db, world.manager_a)
+    (row,) = [r for r in exported[1:] if r[5] == "company_deactivated"]
+    assert row[3] == "Operator" and world.admin.email not in repr(exported) and "192.0.2.7" not in repr(exported)
+    labelled = list(csv.reader(io.StringIO("".join(audit.export_csv(db, world.manager_a, operator_label="Оператор")))))
+    assert [r[3] for r in labelled if r[5] == "company_deactivated"] == ["Оператор"]
+
+    (own,) = [e for e in entries(db, world.admin) if e.action == "company_deactivated"]  # the operator's view
+    assert not own.by_operator and own.actor_email == world.admin.email and own.ip == "192.0.2.7"
+    (own_row,) = [r for r in export_rows(db, world.admin)[1:] if r[5] == "company_deactivated"]
+    assert own_row[3] == world.admin.email and own_row[8] == "192.0.2.7"

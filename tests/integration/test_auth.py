@@ -444,3 +444,60 @@ def test_open_session_refuses_inactive_users(demo: Session) -> None:
     worker.is_active = False
     with pytest.raises(AuthenticationFailed):
         auth.open_session(demo, worker, ip="", user_agent="")
+
+
+# ---- known browsers (OWASP device cookies) and the browser's previous session ---------------------
+
+
+def _strangers_fail(demo: Session, times: int = 5) -> None:
+    for _ in range(times):
+        with pytest.raises(AuthenticationFailed):
+            auth.login(demo, MANAGER.email, "wrong-password-123", ip="198.51.100.66")
+
+
+def test_strangers_failures_do_not_delay_a_browser_that_signed_in_before(demo: Session) -> None:
+    device = auth.device_cookie_for(MANAGER.email)
+    _strangers_fail(demo)
+    with pytest.raises(RateLimited):
+        login(demo, ip="192.0.2.40")  # an unknown browser still waits ...
+    token, actor = login(demo, ip="192.0.2.40", device_cookie=device)  # ... the owner's own browser does not
+    assert token and actor.email == MANAGER.email
+    assert throttle.failures(throttle.LOGIN_ACCOUNT, MANAGER.email) == 5  # the strangers' delay stays
+
+
+def test_a_known_browsers_own_failures_count_on_its_own_key(demo: Session, at: Callable[[float], None]) -> None:
+    device = auth.device_cookie_for(MANAGER.email)
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            auth.login(demo, MANAGER.email, "wrong-password-123", ip="192.0.2.41", device_cookie=device)
+    with pytest.raises(RateLimited):
+        login(demo, ip="192.0.2.41", device_cookie=device)
+    assert throttle.failures(throttle.LOGIN_ACCOUNT, MANAGER.email) == 0
+    login(demo, ip="192.0.2.42")  # the device's failures delay neither the account nor other browsers
+
+
+@pytest.mark.parametrize("which", ["another-account", "forged", "expired", "garbage"])
+def test_a_device_cookie_that_is_not_this_accounts_counts_for_nothing(
+    demo: Session, at: Callable[[float], None], which: str
+) -> None:
+    device = {
+        "another-account": auth.device_cookie_for(WORKER.email),
+        "forged": auth.device_cookie_for(MANAGER.email)[:-4] + "AAAA",
+        "expired": auth.device_cookie_for(MANAGER.email),
+        "garbage": "x" * 5000,
+    }[which]
+    if which == "expired":
+        at(auth.DEVICE_COOKIE_DAYS * 86400 + 1)
+    _strangers_fail(demo)
+    with pytest.raises(RateLimited):
+        login(demo, ip="192.0.2.43", device_cookie=device)
+
+
+def test_signing_in_ends_the_browsers_previous_session(demo: Session) -> None:
+    first, _ = login(demo, ip="192.0.2.50")
+    second, actor = login(demo, OTHER_MANAGER, ip="192.0.2.50", previous_token=first)
+    assert auth.resolve_session(demo, first) is None
+    assert auth.resolve_session(demo, second) is not None
+    revoked = demo.exec(select(UserSession).where(col(UserSession.token_hash) == auth.hash_token(first))).one()
+    assert revoked.revoked_at is not None
+    assert actor.email == OTHER_MANAGER.email
