@@ -45,6 +45,8 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 import reflex as rx
+from reflex.event import EventSpec
+from reflex.state import BaseState
 from reflex_base.event.context import EventContext
 
 from services.core.actor import Actor
@@ -431,7 +433,7 @@ class AuthState(rx.State):
         retry = self._query_param("retry", 8)
         self.retry_after = min(int(retry), 24 * 3600) if retry.isdigit() and self.error_key else 0
 
-    def _enter_public_form(self) -> rx.event.EventSpec | None:
+    def _enter_public_form(self) -> EventSpec | None:
         """The sign-in and sign-up pages: show the error named in the URL; send a signed-in user home."""
         self._error_from_query()
         if self._actor() is not None:
@@ -468,7 +470,7 @@ class AuthState(rx.State):
         self.notice_key = ""
 
 
-def _with_descendants(cls: type[rx.State]) -> Iterator[type[rx.State]]:
+def _with_descendants(cls: type[BaseState]) -> Iterator[type[BaseState]]:
     yield cls
     for sub in cls.get_substates():
         yield from _with_descendants(sub)
@@ -499,7 +501,7 @@ class ActorChangeMiddleware(rx.Middleware):
     Added in front of every other middleware (dashboard/dashboard.py); it never answers an event itself.
     """
 
-    async def preprocess(self, app: rx.App, state: rx.State, event: Any) -> None:
+    async def preprocess(self, app: rx.App, state: BaseState, event: Any) -> None:
         if not _is_hydrate_or_user_event(event.name):
             return None
         auth = await state.get_state(AuthState)
@@ -513,6 +515,6 @@ class ActorChangeMiddleware(rx.Middleware):
             if auth._actor_key or auth.user_name:
                 for cls in _with_descendants(AuthState):  # a state not loaded for this event would keep its data
                     await auth.get_state(cls)
-                auth.reset()
+                auth.reset()  # type: ignore[no-untyped-call]  # Reflex leaves reset() unannotated
             auth._actor_key = key
         return None

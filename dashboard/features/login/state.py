@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import reflex as rx
+from reflex.event import EventSpec
 
 from dashboard.state.base import AuthState, public
 
 
 class LoginState(AuthState):
     @public
-    def load(self) -> rx.event.EventSpec | None:
+    def load(self) -> EventSpec | None:
         """Public: the login page itself. Reads only this browser's URL and cookie; returns no data."""
         return self._enter_public_form()

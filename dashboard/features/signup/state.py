@@ -9,6 +9,7 @@ minute) into the form, never the password. After a sign-up that went through the
 from __future__ import annotations
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from dashboard.api import form_echo
 from dashboard.state.base import AuthState, public
@@ -30,7 +31,7 @@ class SignupState(AuthState):
         return "filled" if self.company_name_input or self.full_name_input or self.email_input else "empty"
 
     @public
-    def load(self) -> rx.event.EventSpec | None:
+    def load(self) -> EventSpec | None:
         """Public: the sign-up page. Reads this browser's URL and cookie, and the fields its own failed
         attempt left under the URL's random form id for a minute; returns no other data."""
         if (home := self._enter_public_form()) is not None:
