@@ -450,24 +450,24 @@ class AuthState(rx.State):
         """Blocking (a database lookup): only for synchronous handlers, which run in a worker thread."""
         return self._credentials().actor()
 
+    def _update(self, **values: Any) -> None:
+        """Assign only what changed: Reflex sends (and re-serialises) every assigned var with each event."""
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+
     def _remember_user(self, actor: Actor) -> None:
-        self.user_name = actor.full_name
-        self.user_role = actor.role.value
-        self.company_name = actor.company_name
         from dashboard.registry import nav_for  # the registry imports every page, and they import this module
 
-        self.nav = nav_for(actor)
+        self._update(
+            user_name=actor.full_name, user_role=actor.role.value, company_name=actor.company_name, nav=nav_for(actor)
+        )
 
     def _forget_user(self) -> None:
-        self.user_name = ""
-        self.user_role = ""
-        self.company_name = ""
-        self.nav = []
+        self._update(user_name="", user_role="", company_name="", nav=[])
 
     def _clear_messages(self) -> None:
-        self.error_key = ""
-        self.retry_after = 0
-        self.notice_key = ""
+        self._update(error_key="", retry_after=0, notice_key="")
 
 
 def _with_descendants(cls: type[BaseState]) -> Iterator[type[BaseState]]:

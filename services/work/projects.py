@@ -36,7 +36,9 @@ def visible_projects_query(actor: Actor) -> SelectOfScalar[Project]:
 def count_projects(session: Session, actor: Actor) -> int:
     """How many projects the actor may see (the home page's number), without loading them."""
     authorize(actor, Action.PROJECT_LIST)
-    return session.exec(select(sa.func.count()).select_from(visible_projects_query(actor).subquery())).one()
+    return session.exec(
+        select(sa.func.count()).select_from(Project).where(in_scope(actor, Action.PROJECT_LIST, Project))
+    ).one()
 
 
 def list_projects(session: Session, actor: Actor) -> list[ProjectSummary]:
