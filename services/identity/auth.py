@@ -288,6 +288,18 @@ def _active_session(session: Session, token: str | None) -> tuple[UserSession, U
     return found
 
 
+def cached_actor(token: str | None, *, ip: str = "", user_agent: str = "") -> Actor | None:
+    """The Actor behind a session token if the process's session cache may answer for it, else None
+    (then ask `resolve_actor`). No I/O: safe to call on an event loop."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    cache = session_cache.started_process_cache()  # resolve_actor starts it; no thread is started here
+    actor = cache.get(hash_token(token)) if cache is not None else None
+    if actor is None:
+        return None
+    return replace(actor, ip=_clip(ip, MAX_IP_LENGTH), user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH))
+
+
 def resolve_actor(
     token: str | None, *, ip: str = "", user_agent: str = "", cache: SessionCache | None = None
 ) -> Actor | None:

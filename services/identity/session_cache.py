@@ -245,6 +245,11 @@ def process_cache() -> SessionCache:
     return _create_process_cache()
 
 
+def started_process_cache() -> SessionCache | None:
+    """This process's cache if something has created it already (no thread started, no I/O)."""
+    return _process_cache
+
+
 def _create_process_cache() -> SessionCache:
     global _process_cache  # one per process, by design
     with _process_lock:

@@ -337,3 +337,16 @@ def test_a_race_with_a_revocation_does_not_cache_the_revoked_session(world: Worl
     assert not served(cache, token)
     put(cache.ticket())
     assert served(cache, token)  # with no invalidation meanwhile, the same put is kept
+
+
+def test_cached_actor_answers_from_the_process_cache_only(world: World) -> None:
+    """The websocket guard asks `cached_actor` on the event loop: a hit needs no database, a miss says
+    None (the guard then resolves in a thread), and a revocation is seen at once."""
+    token = sign_in(world.worker)
+    assert auth.cached_actor(token, ip="198.51.100.7") is None or not served(session_cache.process_cache(), token)
+    fill(token)
+    hit = auth.cached_actor(token, ip="198.51.100.7", user_agent="ua")
+    assert hit is not None and hit.user_id == world.worker.id and hit.ip == "198.51.100.7" and hit.user_agent == "ua"
+    assert auth.cached_actor("x" * 500) is None and auth.cached_actor(None) is None
+    _logout(world, token)
+    assert auth.cached_actor(token) is None
