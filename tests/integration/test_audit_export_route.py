@@ -25,6 +25,7 @@ from models import Company, Role
 from services.core.db import POOL_OVERFLOW, POOL_SIZE, system_scope, tenant_scope
 from services.identity import actor_for, open_session, session_cookie_name
 from tests.factories import make_audit, make_company, make_user
+from tests.run_async import run_async
 
 pytestmark = pytest.mark.integration
 
@@ -108,5 +109,5 @@ def test_sixteen_slow_downloads_leave_connections_for_other_pages(manager_cookie
             gone.set()
             await asyncio.wait(tasks, timeout=60)
 
-    waited = asyncio.run(scenario())
+    waited = run_async(scenario())
     assert waited < 1.0, f"another page waited {waited:.2f} s for a database connection"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 from starlette.types import ASGIApp
+
+from tests.run_async import run_async
 
 
 def request(app: ASGIApp, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -15,4 +16,4 @@ def request(app: ASGIApp, method: str, url: str, **kwargs: Any) -> httpx.Respons
         async with httpx.AsyncClient(transport=transport, base_url="https://work.example.com") as client:
             return await client.request(method, url, **kwargs)
 
-    return asyncio.run(send())
+    return run_async(send())

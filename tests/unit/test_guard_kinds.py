@@ -10,12 +10,10 @@ test (tests/e2e/test_websocket_guard.py covers the real session lookup).
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import secrets
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +31,7 @@ from models import Role
 from services.core.actor import Actor
 from services.core.errors import NotFound, RateLimited
 from services.core.policy import Action, scope_for
+from tests.run_async import run_async
 
 MANAGER = Actor(uuid.uuid4(), uuid.uuid4(), Role.MANAGER, "Maria Manager", "maria@example.com", "Acme")
 WORKER = Actor(uuid.uuid4(), MANAGER.company_id, Role.WORKER, "Walter Worker", "walter@example.com", "Acme")
@@ -194,12 +193,8 @@ async def _process(event_name: str, payload: dict[str, Any], cookie: str | None)
 
 
 def call(event_name: str, cookie: str | None, **payload: Any) -> tuple[Outcome, int]:
-    # A loop of its own, in a thread of its own (the browser tests leave Playwright's loop running in this
-    # one), with this thread's context: Reflex's registry of handlers is a context variable.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(
-            contextvars.copy_context().run, asyncio.run, _process(event_name, payload, cookie)
-        ).result()
+    # With this thread's context: Reflex's registry of handlers is a context variable.
+    return run_async(_process(event_name, payload, cookie))
 
 
 def _guarded(register: Callable[[str, Callable[..., Any]], str], kind: str) -> str:

@@ -5,11 +5,9 @@ tests cover the real lookup through the same guard)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -23,6 +21,7 @@ from dashboard.state import base
 from models import Role
 from services.core.actor import Actor
 from services.core.policy import Action
+from tests.run_async import run_async
 
 MANAGER = Actor(uuid.uuid4(), uuid.uuid4(), Role.MANAGER, "Maria Manager", "maria@example.com", "Acme")
 WORKER = Actor(uuid.uuid4(), MANAGER.company_id, Role.WORKER, "Walter Worker", "walter@example.com", "Acme")
@@ -67,9 +66,7 @@ def get(cookie: str | None = None, query: str = "", **headers: str) -> httpx.Res
             cookie_header = {"cookie": f"other=1; wd_session={cookie}"} if cookie else {}
             return await client.get(f"/whoami{query}", headers=cookie_header | headers)
 
-    # A loop of its own, in a thread of its own: the browser tests leave Playwright's loop running in this one.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, send()).result()
+    return run_async(send())
 
 
 def test_no_session_is_forbidden() -> None:

@@ -4,7 +4,6 @@ app (tests/e2e/test_security_headers.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 from pathlib import Path
@@ -17,6 +16,7 @@ from starlette.routing import Route
 
 from dashboard.api.headers import SecurityHeaders
 from services.core.settings import Settings, get_settings
+from tests.run_async import run_async
 from tests.unit.asgi_client import request
 
 INLINE = 'window.__ctx = {"a": "<b>"};\n'
@@ -103,5 +103,5 @@ def test_websocket_handshakes_pass_through_untouched(pages: Path) -> None:
         seen.append(scope)
 
     middleware = SecurityHeaders(app, settings=get_settings(), pages_dir=pages)
-    asyncio.run(middleware({"type": "websocket", "path": "/_event"}, None, None))
+    run_async(middleware({"type": "websocket", "path": "/_event"}, None, None))
     assert seen == [{"type": "websocket", "path": "/_event"}]
