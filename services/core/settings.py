@@ -143,7 +143,7 @@ class Settings(BaseSettings):
             raise ValueError(f"ALLOWED_ORIGINS: {exc}") from None
         if listed and own not in listed:
             raise ValueError(f"ALLOWED_ORIGINS must include the origin of PUBLIC_URL ({own}): the app's own pages")
-        self.allowed_origins = listed or (own,)
+        self.allowed_origins = listed or (own, *(loopback_aliases(own) if self.env == "local" else ()))
         return self
 
     @model_validator(mode="after")
@@ -235,6 +235,16 @@ def origin_of(url: str, *, allow_path: bool = False) -> str:
     if port is not None and port != {"http": 80, "https": 443}[scheme]:
         netloc += f":{port}"
     return f"{scheme}://{netloc}"
+
+
+def loopback_aliases(origin: str) -> tuple[str, ...]:
+    """The other spelling of a loopback origin (localhost <-> 127.0.0.1): Reflex prints the app's
+    address as 127.0.0.1, so a developer may open either; only `local` uses this default."""
+    for host, alias in (("://localhost", "://127.0.0.1"), ("://127.0.0.1", "://localhost")):
+        scheme, found, rest = origin.partition(host)
+        if found and (rest == "" or rest.startswith(":")):
+            return (scheme + alias + rest,)
+    return ()
 
 
 def _url_password(url: str | None) -> str | None:

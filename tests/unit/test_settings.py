@@ -309,7 +309,26 @@ def test_ci_never_uses_embedded_services(settings_from_env: SettingsFactory) -> 
 def test_allowed_origins_default_to_the_origin_of_public_url(
     settings_from_env: SettingsFactory, public_url: str, origin: str
 ) -> None:
-    assert settings_from_env(PUBLIC_URL=public_url).allowed_origins == (origin,)
+    # outside `local` (there both loopback spellings are allowed: the test below)
+    assert settings_from_env(ENV="test", PUBLIC_URL=public_url).allowed_origins == (origin,)
+
+
+def test_local_allows_both_loopback_spellings_by_default(settings_from_env: SettingsFactory) -> None:
+    """Reflex prints the local app as http://127.0.0.1:8000 while PUBLIC_URL says localhost."""
+    local = settings_from_env(ENV="local", PUBLIC_URL="http://localhost:8000")
+    assert local.allowed_origins == ("http://localhost:8000", "http://127.0.0.1:8000")
+    assert settings_from_env(ENV="local", PUBLIC_URL="http://127.0.0.1:9000/").allowed_origins == (
+        "http://127.0.0.1:9000",
+        "http://localhost:9000",
+    )
+    assert settings_from_env(ENV="local", PUBLIC_URL="http://localhost.example.com").allowed_origins == (
+        "http://localhost.example.com",
+    )
+    assert settings_from_env(ENV="test", PUBLIC_URL="http://localhost:8000").allowed_origins == (
+        "http://localhost:8000",
+    )
+    listed = settings_from_env(ENV="local", PUBLIC_URL="http://localhost:8000", ALLOWED_ORIGINS="http://localhost:8000")
+    assert listed.allowed_origins == ("http://localhost:8000",)
 
 
 def test_allowed_origins_are_a_comma_separated_list_in_the_browsers_spelling(
