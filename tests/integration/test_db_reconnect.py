@@ -20,16 +20,10 @@ BACKEND_PID = sa.text("SELECT pg_backend_pid()")
 SETTINGS = sa.text("SELECT current_setting('app.company_id'), current_setting('app.rls_bypass')")
 
 
-def kill_pooled_connections(engine: Engine) -> int:
-    """Terminate every other backend of the engine's role in this database (a restart, as the pool sees it)."""
+def kill_backend(engine: Engine, pid: int) -> bool:
+    """Terminate one pooled connection's backend (a database restart, as the pool sees it)."""
     with engine.connect() as killer:
-        killed = killer.execute(
-            sa.text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE usename = current_user AND datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar()
-    return int(killed or 0)
+        return bool(killer.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar())
 
 
 MANAGER = Actor(user_id=uuid.uuid4(), company_id=uuid.uuid4(), role=Role.MANAGER, full_name="M", email="m@x.example")
@@ -52,7 +46,7 @@ def test_system_scope_replaces_a_dead_pooled_connection(app_engine: Engine) -> N
         pid = session.execute(BACKEND_PID).scalar()
     assert system.pool.checkedin() == 1
     killer = sa.create_engine(system.url, poolclass=sa.NullPool)  # not from the pool it empties
-    assert kill_pooled_connections(killer) == 1
+    assert kill_backend(killer, pid)
     killer.dispose()
     with system_scope() as session:
         assert session.execute(BACKEND_PID).scalar() != pid
@@ -60,7 +54,7 @@ def test_system_scope_replaces_a_dead_pooled_connection(app_engine: Engine) -> N
 
 
 def test_tenant_scope_replaces_a_dead_pooled_connection(app_engine: Engine, one_pooled_connection: int) -> None:
-    assert kill_pooled_connections(app_engine) == 1
+    assert kill_backend(app_engine, one_pooled_connection)
     with tenant_scope(MANAGER) as session:
         assert session.execute(BACKEND_PID).scalar() != one_pooled_connection
         assert tuple(session.execute(SETTINGS).one()) == (str(MANAGER.company_id), "off")
