@@ -19,8 +19,6 @@ How it is stored
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import math
 import secrets
@@ -33,8 +31,7 @@ import redis
 
 from services.core import clock
 from services.core.errors import RateLimited, ServiceUnavailable
-from services.core.redis_client import get_redis
-from services.core.settings import get_settings
+from services.core.redis_client import delete_prefixed, get_redis, hashed_key, run_script
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +76,7 @@ return 0
 
 
 def quota_key(quota: Quota, subject: str) -> str:
-    secret = get_settings().secret_key.get_secret_value().encode()
-    digest = hmac.new(secret, f"{quota.name}\x00{subject}".encode(), hashlib.sha256).hexdigest()[:40]
-    return f"{KEY_PREFIX}{quota.name}:{digest}"
+    return hashed_key(KEY_PREFIX, quota.name, subject)
 
 
 def _window_ms(quota: Quota) -> int:
@@ -99,7 +94,7 @@ def spend(*checks: tuple[Quota, str]) -> Iterator[None]:
     for quota, _ in checks:
         args += [quota.limit, _window_ms(quota)]
     args.append(GC_SLACK_MS)
-    wait_ms = _run(_SPEND, keys, args)
+    wait_ms = run_script(_SPEND, keys, args)
     if not isinstance(wait_ms, int):
         raise ServiceUnavailable("error.unavailable")
     if wait_ms > 0:
@@ -133,17 +128,4 @@ def used(quota: Quota, subject: str) -> int:
 
 def clear_all() -> int:
     """Remove every quota key (tests, or an operator after an incident). Returns how many."""
-    client = get_redis()
-    try:
-        keys = list(client.scan_iter(match=KEY_PREFIX + "*", count=500))
-        return sum(int(client.delete(*keys[i : i + 500])) for i in range(0, len(keys), 500))
-    except redis.RedisError as exc:
-        raise ServiceUnavailable("error.unavailable") from exc
-
-
-def _run(script: str, keys: Sequence[str], args: Sequence[str | int]) -> object:
-    try:
-        return get_redis().register_script(script)(keys=list(keys), args=list(args))
-    except redis.RedisError as exc:
-        log.warning("quota: Redis failed: %s", exc)
-        raise ServiceUnavailable("error.unavailable") from exc
+    return delete_prefixed(KEY_PREFIX)

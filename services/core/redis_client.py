@@ -9,6 +9,10 @@ pub/sub listener must see every lost connection, because messages published mean
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +22,8 @@ from redis.retry import Retry
 
 from services.core.errors import ServiceUnavailable
 from services.core.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 2.0
@@ -46,3 +52,30 @@ def subscriber_client(url: str) -> redis.Redis[str]:
     """A new client for one pub/sub listener: no retries, no health checks of its own (the listener
     pings), so a dropped connection raises instead of being silently reopened and resubscribed."""
     return _connect(url, health_check_interval=0, retry=Retry(NoBackoff(), 0))
+
+
+def hashed_key(prefix: str, name: str, subject: str) -> str:
+    """`<prefix><name>:<HMAC of subject>`: counters keyed by an email, address or id never hold it in
+    clear (the HMAC is keyed with SECRET_KEY, so keys cannot be matched against a list of addresses)."""
+    secret = get_settings().secret_key.get_secret_value().encode()
+    digest = hmac.new(secret, f"{name}\x00{subject}".encode(), hashlib.sha256).hexdigest()[:40]
+    return f"{prefix}{name}:{digest}"
+
+
+def run_script(script: str, keys: Sequence[str], args: Sequence[str | int]) -> object:
+    """Run a Lua script atomically; a Redis failure is ServiceUnavailable (logged once here)."""
+    try:
+        return get_redis().register_script(script)(keys=list(keys), args=list(args))
+    except redis.RedisError as exc:
+        log.warning("Redis script failed: %s", exc)
+        raise ServiceUnavailable("error.unavailable") from exc
+
+
+def delete_prefixed(prefix: str, batch: int = 500) -> int:
+    """Remove every key starting with `prefix` (tests, or an operator after an incident); how many."""
+    client = get_redis()
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=batch))
+        return sum(int(client.delete(*keys[i : i + batch])) for i in range(0, len(keys), batch))
+    except redis.RedisError as exc:
+        raise ServiceUnavailable("error.unavailable") from exc

@@ -22,11 +22,9 @@ requests all pass the check before the first failure is recorded.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,8 +32,7 @@ import redis
 
 from services.core import clock
 from services.core.errors import RateLimited, ServiceUnavailable
-from services.core.redis_client import get_redis
-from services.core.settings import get_settings
+from services.core.redis_client import delete_prefixed, get_redis, hashed_key, run_script
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +153,7 @@ return #KEYS
 
 
 def throttle_key(limit: Limit, subject: str) -> str:
-    secret = get_settings().secret_key.get_secret_value().encode()
-    digest = hmac.new(secret, f"{limit.name}\x00{subject}".encode(), hashlib.sha256).hexdigest()[:40]
-    return f"{KEY_PREFIX}{limit.name}:{digest}"
+    return hashed_key(KEY_PREFIX, limit.name, subject)
 
 
 def _ms(moment: datetime) -> int:
@@ -184,7 +179,7 @@ def begin(*checks: tuple[Limit, str]) -> Claim:
             _ms_of(limit.max_delay),
         ]
     args.append(GC_SLACK_MS)
-    result = _run(_BEGIN, keys, args)
+    result = run_script(_BEGIN, keys, args)
     if not isinstance(result, list) or not result:
         raise ServiceUnavailable("error.unavailable")
     wait = int(result[0])
@@ -204,7 +199,7 @@ def settle(claim: Claim, *, clear: Iterable[str] = (), refund: Iterable[str] = (
     args: list[str | int] = [claim.stamp]
     for key in keys:
         args += [modes[key], claim.previous_last[claim.keys.index(key)]]
-    _run(_SETTLE, keys, args)
+    run_script(_SETTLE, keys, args)
 
 
 def refund_all(claim: Claim) -> None:
@@ -259,20 +254,7 @@ def reset(limit: Limit, subject: str) -> None:
 
 def clear_all() -> int:
     """Remove every throttle key (tests, or an operator after an incident). Returns how many."""
-    client = get_redis()
-    removed = 0
-    try:
-        batch: list[str] = []
-        for key in client.scan_iter(match=KEY_PREFIX + "*", count=500):
-            batch.append(key)
-            if len(batch) >= 500:
-                removed += int(client.delete(*batch))
-                batch.clear()
-        if batch:
-            removed += int(client.delete(*batch))
-    except redis.RedisError as exc:
-        raise ServiceUnavailable("error.unavailable") from exc
-    return removed
+    return delete_prefixed(KEY_PREFIX)
 
 
 # ---- login ---------------------------------------------------------------------------------
@@ -303,12 +285,3 @@ def login_succeeded(claim: Claim, email: str, ip: str, device: str | None = None
 
 def _ms_of(span: timedelta) -> int:
     return int(span.total_seconds() * 1000)
-
-
-def _run(script: str, keys: Sequence[str], args: Sequence[str | int]) -> object:
-    try:
-        client = get_redis()
-        return client.register_script(script)(keys=list(keys), args=list(args))
-    except redis.RedisError as exc:
-        log.warning("throttle: Redis failed: %s", exc)
-        raise ServiceUnavailable("error.unavailable") from exc
