@@ -18,7 +18,7 @@ import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -50,6 +50,16 @@ class OutboxMessage:
     subject: str
     body: str
     sent_at: datetime
+
+
+def app_link(path: str) -> str:
+    """An absolute link into the app for a mail body (`path` starts with "/")."""
+    return get_settings().public_url.rstrip("/") + path
+
+
+def mail_time(moment: datetime) -> str:
+    """A moment as mails show it: unambiguous for any reader, whatever their time zone."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def send_mail(to: str, subject: str, text_body: str) -> None:

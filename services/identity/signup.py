@@ -29,7 +29,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -265,17 +265,13 @@ def _usable(session: Session, token: str | None, *, lock: bool) -> tuple[SignupV
     return verification, user, company
 
 
-def _base_url() -> str:
-    return get_settings().public_url.rstrip("/")
-
-
 def _send_verification_mail(email: str, token: str) -> None:
-    expires = (clock.now() + SIGNUP_TTL).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    expires = mailer.mail_time(clock.now() + SIGNUP_TTL)
     body = (
         "Hello,\n\n"
         "Someone, hopefully you, started creating a company on Workdash with this email address.\n\n"
         "To confirm the address and start your trial, open this link and enter the password you chose:\n\n"
-        f"    {_base_url()}/verify/{token}\n\n"
+        f"    {mailer.app_link(f'/verify/{token}')}\n\n"
         f"The link works once and expires on {expires}.\n"
         "If you did not sign up, ignore this message: nothing is created until the link is opened.\n"
     )
@@ -288,7 +284,7 @@ def _send_known_address_mail(email: str) -> None:
         "Someone tried to create a new company on Workdash with this email address, which already has an\n"
         "account. Nothing was changed.\n\n"
         "If it was you, sign in instead:\n\n"
-        f"    {_base_url()}/login\n\n"
+        f"    {mailer.app_link('/login')}\n\n"
         "If it was not you, ignore this message.\n"
     )
     mailer.send_mail(email, KNOWN_ADDRESS_SUBJECT, body)

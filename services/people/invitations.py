@@ -22,7 +22,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,7 +38,6 @@ from services.core.actor import Actor
 from services.core.errors import Conflict, NotFound, ValidationFailed
 from services.core.passwords import hash_password
 from services.core.policy import Action, authorize
-from services.core.settings import get_settings
 from services.people import quotas
 
 INVITE_TTL = timedelta(days=7)
@@ -382,9 +381,9 @@ def _usable_invitation(session: Session, token: str | None, *, lock: bool) -> tu
 def _send_invite_mail(actor: Actor, company: Company, invitation: Invitation, token: str) -> None:
     """The subject is the product's own words: names and company names are typed by whoever signed up,
     and a subject line is what a phishing mail needs most. The body says who invites you where."""
-    link = f"{get_settings().public_url.rstrip('/')}/invite/{token}"
+    link = mailer.app_link(f"/invite/{token}")
     role = Role(invitation.role).value
-    expires = invitation.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    expires = mailer.mail_time(invitation.expires_at)
     body = (
         f"Hello,\n\n"
         f'{actor.full_name} invited you to join the company "{company.name}" on Workdash as a {role}.\n\n'
