@@ -33,7 +33,6 @@ import textwrap
 import threading
 import time
 import urllib.request
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -46,10 +45,11 @@ import socketio
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from bench.proctree import tree_cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "/_event"
 START_TIMEOUT_S = 240.0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 BARE_CONFIG = """
 import reflex as rx
@@ -93,37 +93,6 @@ seed = first_module("devtools.seed", "services.seed")
 
 
 # ---- CPU of process trees ------------------------------------------------------------------------
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2 :].split()  # fields from the 3rd on (the name may hold spaces)
-
-
-def tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
-def cpu_seconds(roots: Iterable[int]) -> float:
-    """utime + stime of every process under `roots` (fields 14 and 15 of /proc/<pid>/stat)."""
-    ticks = 0
-    for root in roots:
-        for pid in tree(root):
-            if (fields := _stat(pid)) is not None:
-                ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLK_TCK
 
 
 # ---- the apps ------------------------------------------------------------------------------------
@@ -290,7 +259,7 @@ def drive(app: App, clients: int, seconds: float, backing: list[int], warmup: in
         threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(clients)]
         for thread in threads:
             thread.start()
-        cpu_before, backing_before = cpu_seconds([app.proc.pid]), cpu_seconds(backing)
+        cpu_before, backing_before = tree_cpu_seconds([app.proc.pid]), tree_cpu_seconds(backing)
         driver_before = time.process_time()
         began = time.perf_counter()
         stop_at[0] = began + seconds
@@ -299,7 +268,7 @@ def drive(app: App, clients: int, seconds: float, backing: list[int], warmup: in
             thread.join()
         elapsed = time.perf_counter() - began
         driver = time.process_time() - driver_before
-        cpu_after, backing_after = cpu_seconds([app.proc.pid]), cpu_seconds(backing)
+        cpu_after, backing_after = tree_cpu_seconds([app.proc.pid]), tree_cpu_seconds(backing)
         if errors:
             raise errors[0]
         samples = [x for per_socket in latencies for x in per_socket]

@@ -56,6 +56,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.proctree import cpu_seconds, stat, tree  # noqa: E402
 from devtools.devstack import free_port, free_s3_port  # noqa: E402
 from devtools.supervisor import stop_group  # noqa: E402
 
@@ -66,7 +67,6 @@ PAGES_AFTER_LOGIN = ("/", "/team", "/projects", "/audit", "/account")
 START_TIMEOUT_S = 300.0
 IDLE_CPU_FRACTION = 0.02  # of one core, over IDLE_WINDOW_S
 IDLE_WINDOW_S = 5.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 PAGE_PRESENT = 1 << 63  # /proc/<pid>/pagemap: bit 63 present, bits 0-54 the frame number
 FRAME_MASK = (1 << 55) - 1
@@ -119,38 +119,6 @@ class Proc:
 # ---- /proc --------------------------------------------------------------------------------------
 
 
-def _stat(pid: int) -> tuple[int, int] | None:
-    """(ppid, cpu ticks) of a process, None when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[1]), int(fields[11]) + int(fields[12])
-
-
-def _all_pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def tree(root: int) -> list[int]:
-    """`root` and all its descendants."""
-    children: dict[int, list[int]] = {}
-    for pid in _all_pids():
-        stat = _stat(pid)
-        if stat is not None:
-            children.setdefault(stat[0], []).append(pid)
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    return sum(stat[1] for pid in pids if (stat := _stat(pid)) is not None) / CLOCK_TICKS
-
-
 def read_proc(pid: int) -> Proc | None:
     try:
         rollup = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
@@ -158,11 +126,11 @@ def read_proc(pid: int) -> Proc | None:
         exe = os.readlink(f"/proc/{pid}/exe")
     except OSError:
         return None
-    stat = _stat(pid)
+    found = stat(pid)
     kb = {key.strip(): int(value.split()[0]) for key, value in rollup.items()}
     return Proc(
         pid=pid,
-        ppid=stat[0] if stat else 0,
+        ppid=found[0] if found else 0,
         cmdline=cmdline,
         exe=exe,
         pss_kb=kb["Pss"],
