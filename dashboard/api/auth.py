@@ -16,6 +16,7 @@ that also serves the websockets.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -128,15 +129,18 @@ async def _run_form(
     try:
         result = await off_loop(start, fields, client_ip(request), request.headers.get("user-agent", ""))
     except RateLimited as exc:
-        return _back(page, "error.too_many_attempts", retry_after=exc.retry_after, echo=_echo(fields, echoed))
+        key, retry_after = "error.too_many_attempts", exc.retry_after
     except ServiceError as exc:
         from dashboard.i18n import error_key
 
-        return _back(page, error_key(exc.message), echo=_echo(fields, echoed))
+        key, retry_after = error_key(exc.message), None
     except Exception:
         log.exception("%s failed unexpectedly", request.url.path)
-        return _back(page, "error.generic", echo=_echo(fields, echoed))
-    return done(result)
+        key, retry_after = "error.generic", None
+    else:
+        return done(result)
+    # Keeping the echoed fields is a Redis write: off the loop, like the form's own work.
+    return await off_loop(functools.partial(_back, page, key, retry_after=retry_after, echo=_echo(fields, echoed)))
 
 
 async def _open_session(
