@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,14 +60,22 @@ class EventSocket:
         self.client = socketio.Client(reconnection=False)
         self.client.on("event", self._on_update, namespace=NAMESPACE)
         headers = {**(headers or {}), **({"Cookie": f"wd_session={cookie}"} if cookie else {})}
-        self.client.connect(
-            f"{app_url}?token={self.token}",
-            socketio_path="/_event",
-            transports=["websocket"],
-            headers=headers,
-            namespaces=[NAMESPACE],
-            wait_timeout=10,
-        )
+        for attempt in range(3):
+            try:
+                self.client.connect(
+                    f"{app_url}?token={self.token}",
+                    socketio_path="/_event",
+                    transports=["websocket"],
+                    headers=headers,
+                    namespaces=[NAMESPACE],
+                    wait_timeout=10,
+                )
+                break
+            except socketio.exceptions.ConnectionError as exc:
+                # A transport hiccup on a loaded machine; a refusal (status code, origin) is not retried.
+                if attempt == 2 or str(exc) != "Unexpected connection error":
+                    raise
+                time.sleep(0.5)
 
     def _on_update(self, data: Any) -> None:
         with self._arrived:
