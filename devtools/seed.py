@@ -70,11 +70,11 @@ COMPANIES = {"acme": "Acme Studio", "globex": "Globex Logistics"}
 
 PROJECTS = {
     "acme": [
-        ("Website redesign", ["worker", "client"]),
-        ("Mobile app", ["worker"]),
-        ("Internal tooling", []),
+        ("Website redesign", "WEB", ["worker", "client"]),
+        ("Mobile app", "APP", ["worker"]),
+        ("Internal tooling", "OPS", []),
     ],
-    "globex": [("Warehouse rollout", ["worker", "client"])],
+    "globex": [("Warehouse rollout", "WH", ["worker", "client"])],
 }
 
 TASK_TITLES = {
@@ -83,6 +83,8 @@ TASK_TITLES = {
     TaskStatus.IN_PROGRESS: "Build the first version",
     TaskStatus.REVIEW: "Review with the client",
     TaskStatus.DONE: "Kick-off meeting",
+    TaskStatus.APPROVED: "Agree on the scope",
+    TaskStatus.REJECTED: "First logo draft",
 }
 
 
@@ -114,9 +116,13 @@ def load_demo_data(session: Session) -> bool:
     for slug, projects in PROJECTS.items():
         company = companies[slug]
         manager = users[(slug, Role.MANAGER)]
-        for index, (name, members) in enumerate(projects):
+        for index, (name, key, members) in enumerate(projects):
             project = Project(
-                company_id=company.id, name=name, description=f"{name} for {company.name}", created_by_id=manager.id
+                company_id=company.id,
+                name=name,
+                key=key,
+                description=f"{name} for {company.name}",
+                created_by_id=manager.id,
             )
             session.add(project)
             session.flush()
@@ -158,14 +164,16 @@ def _ensure_plans(session: Session) -> dict[str, Plan]:
 
 def _add_tasks(session: Session, project: Project, manager: User, worker: User, *, with_review: bool) -> None:
     for position, status in enumerate(TaskStatus):
+        project.task_counter += 1
         task = Task(
             company_id=project.company_id,
             project_id=project.id,
+            number=project.task_counter,
             title=TASK_TITLES[status],
             description=f"{TASK_TITLES[status]} ({project.name})",
             status=status,
             priority=list(TaskPriority)[position % len(TaskPriority)],
-            position=position,
+            position=float(position),
             assignee_id=worker.id if status is not TaskStatus.BACKLOG else None,
             created_by_id=manager.id,
             approval_status=ApprovalStatus.PENDING

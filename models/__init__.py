@@ -13,6 +13,7 @@ from models.base import (  # noqa: E402
     CompanyStatus,
     FileKind,
     InvoiceStatus,
+    NotificationKind,
     PaymentMethod,
     PaymentStatus,
     ProjectStatus,
@@ -25,7 +26,17 @@ from models.base import (  # noqa: E402
 )
 from models.billing import Invoice, InvoiceLineItem, Payment, Plan, Subscription, Trial  # noqa: E402
 from models.tenancy import Company, Invitation, SignupVerification, User, UserSession  # noqa: E402
-from models.work import Project, ProjectMember, StoredFile, Task, TaskComment  # noqa: E402
+from models.work import (  # noqa: E402
+    Label,
+    Notification,
+    Project,
+    ProjectMember,
+    StoredFile,
+    Task,
+    TaskComment,
+    TaskFollower,
+    TaskLabel,
+)
 
 metadata = SQLModel.metadata
 
@@ -37,6 +48,10 @@ TENANT_TABLES = (
     "projects",
     "project_members",
     "tasks",
+    "labels",
+    "task_labels",
+    "task_followers",
+    "notifications",
     "task_comments",
     "files",
     "subscriptions",
@@ -59,6 +74,9 @@ __all__ = [
     "Invoice",
     "InvoiceLineItem",
     "InvoiceStatus",
+    "Label",
+    "Notification",
+    "NotificationKind",
     "Payment",
     "PaymentMethod",
     "PaymentStatus",
@@ -73,6 +91,8 @@ __all__ = [
     "SubscriptionStatus",
     "Task",
     "TaskComment",
+    "TaskFollower",
+    "TaskLabel",
     "TaskPriority",
     "TaskStatus",
     "Trial",

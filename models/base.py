@@ -74,7 +74,9 @@ class TaskStatus(str, enum.Enum):
     TODO = "todo"
     IN_PROGRESS = "in_progress"
     REVIEW = "review"
-    DONE = "done"
+    DONE = "done"  # done by the team, awaiting the client's decision
+    APPROVED = "approved"  # set by the client portal
+    REJECTED = "rejected"  # set by the client portal; the team moves it back into work
 
 
 class TaskPriority(str, enum.Enum):
@@ -82,6 +84,13 @@ class TaskPriority(str, enum.Enum):
     MEDIUM = "medium"
     HIGH = "high"
     URGENT = "urgent"
+
+
+class NotificationKind(str, enum.Enum):
+    ASSIGNED = "assigned"  # a task was assigned to you
+    MENTIONED = "mentioned"  # someone @mentioned you in a comment or description
+    STATUS_CHANGED = "status_changed"  # a task you follow changed status
+    CLIENT_DECISION = "client_decision"  # a client approved or rejected a task
 
 
 class ApprovalStatus(str, enum.Enum):

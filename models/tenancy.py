@@ -47,6 +47,8 @@ class User(SQLModel, table=True):
     role: Role = pg_enum(Role, "user_role", default=Role.WORKER)
     is_active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     locale: str = Field(default="en", max_length=8, sa_column_kwargs={"server_default": "en"})
+    # The per-user switch for notification e-mails (in-app notifications are always kept).
+    email_notifications: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     last_login_at: datetime | None = tz_column()
     created_at: datetime = tz_column(nullable=False, server_now=True)
     updated_at: datetime = tz_column(nullable=False, server_now=True, onupdate=True)

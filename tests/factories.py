@@ -7,6 +7,7 @@ the `db` fixture, whose transaction is rolled back after the test.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import uuid
 from datetime import timedelta
@@ -21,6 +22,9 @@ from models import (
     Invitation,
     Invoice,
     InvoiceLineItem,
+    Label,
+    Notification,
+    NotificationKind,
     Payment,
     Plan,
     Project,
@@ -32,6 +36,8 @@ from models import (
     SubscriptionStatus,
     Task,
     TaskComment,
+    TaskFollower,
+    TaskLabel,
     Trial,
     User,
     UserSession,
@@ -118,9 +124,13 @@ def make_signup_verification(db: Session, company: Company, user: User, **fields
 # ---- work --------------------------------------------------------------------------------
 
 
+_project_keys = itertools.count(1)
+
+
 def make_project(
     db: Session, company: Company, name: str = "Website", created_by: User | None = None, **fields: Any
 ) -> Project:
+    fields.setdefault("key", f"P{next(_project_keys)}")
     return save(
         db, Project(company_id=company.id, name=name, created_by_id=created_by.id if created_by else None, **fields)
     )
@@ -140,6 +150,11 @@ def make_task(
     **fields: Any,
 ) -> Task:
     fields.setdefault("company_id", project.company_id)
+    if "number" not in fields:
+        # As the service does: the project's counter issues the number.
+        project.task_counter += 1
+        db.add(project)
+        fields["number"] = project.task_counter
     return save(
         db,
         Task(
@@ -156,6 +171,26 @@ def make_comment(db: Session, task: Task, author: User | None, body: str = "Look
     fields.setdefault("company_id", task.company_id)
     fields.setdefault("author_name", author.full_name if author else "Someone")
     return save(db, TaskComment(task_id=task.id, author_id=author.id if author else None, body=body, **fields))
+
+
+def make_label(db: Session, project: Project, name: str = "Bug", **fields: Any) -> Label:
+    fields.setdefault("company_id", project.company_id)
+    return save(db, Label(project_id=project.id, name=name, **fields))
+
+
+def label_task(db: Session, task: Task, label: Label) -> TaskLabel:
+    return save(db, TaskLabel(task_id=task.id, label_id=label.id, company_id=task.company_id))
+
+
+def follow(db: Session, task: Task, user: User) -> TaskFollower:
+    return save(db, TaskFollower(task_id=task.id, user_id=user.id, company_id=task.company_id))
+
+
+def make_notification(
+    db: Session, user: User, task: Task | None = None, kind: NotificationKind = NotificationKind.ASSIGNED, **fields: Any
+) -> Notification:
+    fields.setdefault("company_id", user.company_id)
+    return save(db, Notification(user_id=user.id, task_id=task.id if task else None, kind=kind, **fields))
 
 
 def make_file(

@@ -3,6 +3,20 @@
 This module is the domain's public surface: other domains and the UI import only these names.
 """
 
-from services.work.projects import ProjectSummary, count_projects, list_projects, visible_projects_query
+from services.work.projects import (
+    ProjectArchived,
+    ProjectSummary,
+    count_projects,
+    list_projects,
+    project_for_work,
+    visible_projects_query,
+)
 
-__all__ = ["ProjectSummary", "count_projects", "list_projects", "visible_projects_query"]
+__all__ = [
+    "ProjectArchived",
+    "ProjectSummary",
+    "count_projects",
+    "list_projects",
+    "project_for_work",
+    "visible_projects_query",
+]

@@ -10,9 +10,16 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models import Project, ProjectStatus, Task, TaskStatus
-from services.core.access import in_scope
+from services.core.access import access_by_id, in_scope
 from services.core.actor import Actor
+from services.core.errors import Conflict
 from services.core.policy import Action, authorize
+
+
+class ProjectArchived(Conflict):
+    """A write on an archived project's work: it is read-only until a manager restores it."""
+
+    message_key = "error.project_archived"
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,18 @@ def visible_projects_query(actor: Actor) -> SelectOfScalar[Project]:
     """The projects the actor may list (the policy's scope for PROJECT_LIST: a manager's whole
     company, a worker's or client's own projects); every project read goes through it."""
     return select(Project).where(in_scope(actor, Action.PROJECT_LIST, Project))
+
+
+def project_for_work(
+    session: Session, actor: Actor, action: Action, project_id: uuid.UUID, *, for_update: bool = False
+) -> Project:
+    """The project `project_id` for a write on its work (tasks, labels, comments, files, members):
+    NotFound unless the actor may do `action` on it, ProjectArchived when it is archived. Every such
+    write goes through here, so "an archived project is read-only" holds in one place."""
+    project = access_by_id(session, actor, action, Project, project_id, for_update=for_update)
+    if project.status is ProjectStatus.ARCHIVED:
+        raise ProjectArchived()
+    return project
 
 
 def count_projects(session: Session, actor: Actor) -> int:

@@ -27,6 +27,8 @@ from models import (
     Invoice,
     InvoiceLineItem,
     InvoiceStatus,
+    Label,
+    Notification,
     Payment,
     PaymentStatus,
     Plan,
@@ -39,6 +41,8 @@ from models import (
     SubscriptionStatus,
     Task,
     TaskComment,
+    TaskFollower,
+    TaskLabel,
     Trial,
     TrialStatus,
     User,
@@ -49,6 +53,8 @@ from services.core.settings import PROJECT_ROOT
 from tests.conftest import rolled_back_session
 from tests.factories import (
     add_member,
+    follow,
+    label_task,
     make_admin,
     make_audit,
     make_comment,
@@ -56,7 +62,9 @@ from tests.factories import (
     make_file,
     make_invitation,
     make_invoice,
+    make_label,
     make_line_item,
+    make_notification,
     make_payment,
     make_plan,
     make_project,
@@ -125,6 +133,10 @@ def populate(db: Session, name: str, plan: Plan) -> Tenant:
     add_member(db, project, worker)
     task = make_task(db, project, assignee=worker, created_by=manager)
     comment = make_comment(db, task, client)
+    label = make_label(db, project)
+    label_task(db, task, label)
+    follow(db, task, worker)
+    notification = make_notification(db, worker, task, actor_id=manager.id)
     attachment = make_file(db, company, task=task, uploaded_by=worker)
     company_file = make_file(db, company, uploaded_by=manager)
     subscription = make_subscription(db, company, plan)
@@ -147,6 +159,10 @@ def populate(db: Session, name: str, plan: Plan) -> Tenant:
         "project_members": (ProjectMember.project_id, [project.id]),
         "tasks": (Task.id, [task.id]),
         "task_comments": (TaskComment.id, [comment.id]),
+        "labels": (Label.id, [label.id]),
+        "task_labels": (TaskLabel.label_id, [label.id]),
+        "task_followers": (TaskFollower.task_id, [task.id]),
+        "notifications": (Notification.id, [notification.id]),
         "files": (StoredFile.id, [attachment.id, company_file.id]),
         "subscriptions": (Subscription.id, [subscription.id]),
         "trials": (Trial.id, [trial.id]),
