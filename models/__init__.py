@@ -24,7 +24,16 @@ from models.base import (  # noqa: E402
     TrialStatus,
     utcnow,
 )
-from models.billing import Invoice, InvoiceLineItem, Payment, Plan, Subscription, Trial  # noqa: E402
+from models.billing import (  # noqa: E402
+    Invoice,
+    InvoiceCounter,
+    InvoiceLineItem,
+    Payment,
+    PendingCharge,
+    Plan,
+    Subscription,
+    Trial,
+)
 from models.tenancy import Company, Invitation, SignupVerification, User, UserSession  # noqa: E402
 from models.work import (  # noqa: E402
     Label,
@@ -59,6 +68,8 @@ TENANT_TABLES = (
     "invoices",
     "invoice_line_items",
     "payments",
+    "invoice_counters",
+    "pending_charges",
     "audit_logs",
 )
 
@@ -72,6 +83,7 @@ __all__ = [
     "FileKind",
     "Invitation",
     "Invoice",
+    "InvoiceCounter",
     "InvoiceLineItem",
     "InvoiceStatus",
     "Label",
@@ -80,6 +92,7 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "PaymentStatus",
+    "PendingCharge",
     "Plan",
     "Project",
     "ProjectMember",

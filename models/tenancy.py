@@ -19,6 +19,9 @@ class Company(SQLModel, table=True):
     name: str = Field(max_length=200)
     slug: str = Field(max_length=80, unique=True)
     status: CompanyStatus = pg_enum(CompanyStatus, "company_status", default=CompanyStatus.ACTIVE)
+    # From this moment the company is read-only (its trial ended, its subscription ended or went
+    # unpaid); None: writable. Kept by services.billing, read by the policy (services.core.policy).
+    read_only_at: datetime | None = tz_column()
     created_at: datetime = tz_column(nullable=False, server_now=True)
     updated_at: datetime = tz_column(nullable=False, server_now=True, onupdate=True)
 

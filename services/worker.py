@@ -2,7 +2,8 @@
 
 It runs each domain's periodic jobs (`<domain>/jobs.py`); the jobs themselves hold no scheduling.
 
-Every minute: end trials whose time is up, delete sessions that can no longer be used and sign-ups
+Every minute: renew subscriptions whose period ended (with their invoices), end trials whose time
+is up, chase overdue invoices (past_due, unpaid, reminder mails), delete sessions that can no longer be used and sign-ups
 whose link expired unopened (with their company).
 """
 
@@ -12,7 +13,7 @@ import logging
 import signal
 import threading
 
-from services.billing import expire_trials
+from services.billing import run_billing_jobs
 from services.core.db import system_scope
 from services.core.db_roles import refuse_unsafe_database
 from services.core.settings import get_settings
@@ -26,7 +27,7 @@ def run_once() -> dict[str, int]:
     # System work across every company: the system role's pool (BYPASSRLS).
     with system_scope() as session:
         return {
-            "trials_expired": expire_trials(session),
+            **run_billing_jobs(session),
             "sessions_purged": purge_sessions(session),
             "signups_expired": expire_sign_ups(session),
         }

@@ -52,8 +52,8 @@ from reflex_base.event.context import EventContext
 from services.core.actor import Actor
 from services.core.client_ip import client_ip
 from services.core.db import WORKER_THREADS
-from services.core.errors import RateLimited, ServiceError
-from services.core.policy import Action, scope_for
+from services.core.errors import CompanyReadOnly, RateLimited, ServiceError
+from services.core.policy import Action, refuse_if_read_only, scope_for
 from services.identity import cached_actor, resolve_actor, session_cookie_name
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,12 @@ class _Entry:
             if scope_for(actor, self.action) is None:
                 return _Refused(rx.redirect(HOME_ROUTE, replace=True))  # and nothing else: not even who you are
             state._remember_user(actor)
+            try:
+                refuse_if_read_only(actor, self.action)  # the policy's own check, before any argument is read
+            except CompanyReadOnly as exc:
+                state._clear_messages()
+                _report(state, exc.message)
+                return _Refused(None)
             inner_args = (actor, *args)
         if isinstance(state, AuthState):
             state._clear_messages()  # each call shows its own outcome

@@ -98,6 +98,25 @@ class AuditAction(StrEnum):
     INVOICE_CREATED = "invoice_created"
     INVOICE_UPDATED = "invoice_updated"
     INVOICE_DELETED = "invoice_deleted"
+    # billing
+    PLAN_CREATED = "plan_created"
+    PLAN_UPDATED = "plan_updated"
+    PLAN_RETIRED = "plan_retired"
+    PLAN_RESTORED = "plan_restored"
+    SUBSCRIPTION_CREATED = "subscription_created"
+    SUBSCRIPTION_UPGRADED = "subscription_upgraded"
+    SUBSCRIPTION_DOWNGRADE_SCHEDULED = "subscription_downgrade_scheduled"
+    SUBSCRIPTION_DOWNGRADED = "subscription_downgraded"
+    SUBSCRIPTION_CANCEL_SCHEDULED = "subscription_cancel_scheduled"
+    SUBSCRIPTION_RESUMED = "subscription_resumed"
+    SUBSCRIPTION_STATUS_CHANGED = "subscription_status_changed"
+    SUBSCRIPTION_RENEWED = "subscription_renewed"
+    TRIAL_ENDED = "trial_ended"
+    INVOICE_ISSUED = "invoice_issued"
+    INVOICE_VOIDED = "invoice_voided"
+    INVOICE_PAID = "invoice_paid"
+    PAYMENT_RECORDED = "payment_recorded"
+    PAYMENT_REFUNDED = "payment_refunded"
 
 
 class AuditTarget(StrEnum):
@@ -113,6 +132,9 @@ class AuditTarget(StrEnum):
     APPROVAL = "approval"
     PAYMENT = "payment"
     INVOICE = "invoice"
+    PLAN = "plan"
+    SUBSCRIPTION = "subscription"
+    TRIAL = "trial"
     AUDIT_LOG = "audit_log"
 
 

@@ -1,9 +1,85 @@
-"""Billing: plan limits (and, as they land, plans, trials, subscriptions, invoices and payments).
+"""Billing: plans, limits, trials, subscriptions, invoices, payments and their periodic jobs.
 
 This module is the domain's public surface: other domains and the UI import only these names.
 """
 
-from services.billing.jobs import expire_trials
-from services.billing.limits import check_seat_limit
+from services.billing.account import set_read_only_at, start_trial
+from services.billing.invoices import (
+    InvoiceFilter,
+    InvoiceInfo,
+    LineInfo,
+    PaymentInfo,
+    get_invoice,
+    list_invoices,
+    list_payments,
+    void_invoice,
+)
+from services.billing.jobs import chase_overdue, expire_trials, renew_subscriptions, run_billing_jobs
+from services.billing.limits import (
+    Limits,
+    Usage,
+    check_project_limit,
+    check_seat_limit,
+    check_storage_limit,
+    plan_of,
+    usage_of,
+)
+from services.billing.money import format_money, prorate, tax_of, totals
+from services.billing.payments import record_payment, refund_payment
+from services.billing.plans import PlanInfo, PlanInput, create_plan, list_plans, set_plan_active, update_plan
+from services.billing.subscriptions import (
+    BillingOverview,
+    Meter,
+    PlanChange,
+    cancel,
+    change_plan,
+    days_left,
+    overview,
+    resume,
+    subscribe,
+)
 
-__all__ = ["check_seat_limit", "expire_trials"]
+__all__ = [
+    "BillingOverview",
+    "InvoiceFilter",
+    "InvoiceInfo",
+    "Limits",
+    "LineInfo",
+    "Meter",
+    "PaymentInfo",
+    "PlanChange",
+    "PlanInfo",
+    "PlanInput",
+    "Usage",
+    "cancel",
+    "change_plan",
+    "chase_overdue",
+    "check_project_limit",
+    "check_seat_limit",
+    "check_storage_limit",
+    "create_plan",
+    "days_left",
+    "expire_trials",
+    "format_money",
+    "get_invoice",
+    "list_invoices",
+    "list_payments",
+    "list_plans",
+    "overview",
+    "plan_of",
+    "prorate",
+    "record_payment",
+    "refund_payment",
+    "renew_subscriptions",
+    "resume",
+    "run_billing_jobs",
+    "set_plan_active",
+    "set_read_only_at",
+    "start_trial",
+    "subscribe",
+    "tax_of",
+    "totals",
+    "update_plan",
+    "usage_of",
+    "void_invoice",
+]

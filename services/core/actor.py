@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from models import Role
 
@@ -16,6 +17,8 @@ class Actor:
     full_name: str
     email: str
     company_name: str = ""
+    # When the company became (or becomes) read-only: services.core.policy refuses writes from then on.
+    read_only_at: datetime | None = field(default=None, compare=False)
     # Where the current request comes from (for the audit log); not part of the identity.
     ip: str = field(default="", compare=False)
     user_agent: str = field(default="", compare=False)

@@ -25,6 +25,18 @@ class ValidationFailed(ServiceError):
     message_key = "error.invalid_input"
 
 
+class CompanyReadOnly(ServiceError):
+    """The company is read-only (trial over, subscription ended or unpaid): subscribe to write again."""
+
+    message_key = "error.company_read_only"
+
+
+class LimitReached(ServiceError):
+    """The plan's limit is reached; the message names the limit and offers the upgrade."""
+
+    message_key = "error.limit_reached"
+
+
 class AuthenticationFailed(ServiceError):
     message_key = "error.bad_credentials"
 

@@ -7,6 +7,12 @@ A rule gives the scope an allowed role acts in:
 - SELF: only the actor's own account.
 Services ask `authorize(actor, action)` and then filter by the returned scope; each page of the UI
 names the action it needs (dashboard/registry.py), so navigation and access can never disagree.
+
+Every action also has an Effect. A WRITE changes the company's data and is refused, here and in the
+handler guard (both call `refuse_if_read_only`), once the company is read-only (`Actor.read_only_at`
+has passed: its trial ended without a subscription, or its subscription ended or went unpaid). READ
+actions (viewing, exporting) and ACCOUNT actions (own sessions and password, subscribing and paying:
+the way out of read-only) always pass. A new action without an Effect fails tests/unit/test_policy.py.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from models import Role
+from services.core import clock
 from services.core.actor import Actor
-from services.core.errors import PermissionDenied
+from services.core.errors import CompanyReadOnly, PermissionDenied
 
 
 class Scope(StrEnum):
@@ -49,6 +56,21 @@ class Action(StrEnum):
     COMPANY_VIEW = "company.view"
     COMPANY_SET_ACTIVE = "company.set_active"  # deactivate / reactivate a company
     OUTBOX_VIEW = "outbox.view"  # dev mail outbox (local only)
+    # billing: the company's side
+    BILLING_VIEW = "billing.view"  # plan, state, usage, invoices, payments; the plan catalogue to choose from
+    BILLING_MANAGE = "billing.manage"  # subscribe, change plan, cancel at period end, resume
+    INVOICE_DOWNLOAD = "invoice.download"  # an invoice's PDF
+    # billing: the operator's console
+    PLAN_MANAGE = "plan.manage"  # create, edit, retire and restore plans
+    BILLING_ADMIN = "billing.admin"  # subscriptions, invoices and revenue across companies
+    PAYMENT_RECORD = "payment.record"  # record a payment or a refund against an invoice
+    INVOICE_VOID = "invoice.void"  # void an open invoice (and reissue it)
+
+
+class Effect(StrEnum):
+    READ = "read"  # looks, exports: allowed in a read-only company
+    WRITE = "write"  # changes the company's data: refused in a read-only company
+    ACCOUNT = "account"  # own account, billing, the operator's console: always allowed
 
 
 A, M, W, C = Role.ADMIN, Role.MANAGER, Role.WORKER, Role.CLIENT
@@ -76,6 +98,43 @@ RULES: dict[Action, dict[Role, Scope]] = {
     Action.COMPANY_VIEW: OPERATOR,
     Action.COMPANY_SET_ACTIVE: OPERATOR,
     Action.OUTBOX_VIEW: OPERATOR,
+    Action.BILLING_VIEW: {A: Scope.ALL, M: Scope.COMPANY},
+    Action.BILLING_MANAGE: MANAGER_COMPANY,
+    Action.INVOICE_DOWNLOAD: {A: Scope.ALL, M: Scope.COMPANY},
+    Action.PLAN_MANAGE: OPERATOR,
+    Action.BILLING_ADMIN: OPERATOR,
+    Action.PAYMENT_RECORD: OPERATOR,
+    Action.INVOICE_VOID: OPERATOR,
+}
+
+R, W_, ACC = Effect.READ, Effect.WRITE, Effect.ACCOUNT
+
+EFFECTS: dict[Action, Effect] = {
+    Action.HOME_VIEW: R,
+    Action.SESSION_LIST: R,
+    Action.SESSION_REVOKE: ACC,
+    Action.PASSWORD_CHANGE: ACC,
+    Action.PROJECT_LIST: R,
+    Action.PROJECT_MEMBERS_EDIT: W_,
+    Action.TEAM_VIEW: R,
+    Action.MEMBER_INVITE: W_,
+    Action.MEMBER_CHANGE_ROLE: W_,
+    Action.MEMBER_SET_ACTIVE: W_,
+    Action.INVITE_RESEND: W_,
+    Action.INVITE_REVOKE: W_,
+    Action.AUDIT_VIEW: R,
+    Action.AUDIT_EXPORT: R,
+    Action.COMPANY_LIST: R,
+    Action.COMPANY_VIEW: R,
+    Action.COMPANY_SET_ACTIVE: ACC,
+    Action.OUTBOX_VIEW: R,
+    Action.BILLING_VIEW: R,
+    Action.BILLING_MANAGE: ACC,
+    Action.INVOICE_DOWNLOAD: R,
+    Action.PLAN_MANAGE: ACC,
+    Action.BILLING_ADMIN: R,
+    Action.PAYMENT_RECORD: ACC,
+    Action.INVOICE_VOID: ACC,
 }
 
 DESCRIPTIONS: dict[Action, str] = {
@@ -97,6 +156,13 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.COMPANY_VIEW: "Open a company's detail page",
     Action.COMPANY_SET_ACTIVE: "Deactivate or reactivate a company (ends its users' sessions)",
     Action.OUTBOX_VIEW: "Read the development mail outbox (local environment only)",
+    Action.BILLING_VIEW: "See the plan, subscription state, trial days left, usage, invoices and payments",
+    Action.BILLING_MANAGE: "Subscribe, upgrade (prorated) or downgrade (at period end), cancel at period end, resume",
+    Action.INVOICE_DOWNLOAD: "Download an invoice as PDF",
+    Action.PLAN_MANAGE: "Create, edit, retire and restore plans of the catalogue",
+    Action.BILLING_ADMIN: "See subscriptions, invoices, revenue and MRR across companies",
+    Action.PAYMENT_RECORD: "Record a payment (bank transfer) or a refund against an invoice",
+    Action.INVOICE_VOID: "Void an open invoice (and issue a corrected one)",
 }
 
 
@@ -107,11 +173,24 @@ def scope_for(actor: Actor | None, action: Action) -> Scope | None:
 
 
 def authorize(actor: Actor | None, action: Action) -> Scope:
-    """The scope the actor may act in, or PermissionDenied."""
+    """The scope the actor may act in, or PermissionDenied (CompanyReadOnly for a write in a
+    read-only company)."""
     scope = scope_for(actor, action)
     if scope is None:
         raise PermissionDenied()
+    refuse_if_read_only(actor, action)
     return scope
+
+
+def is_read_only(actor: Actor | None) -> bool:
+    """Whether the actor's company is read-only now (see the module docstring)."""
+    return actor is not None and actor.read_only_at is not None and clock.now() >= actor.read_only_at
+
+
+def refuse_if_read_only(actor: Actor | None, action: Action) -> None:
+    """The one check that keeps a read-only company read-only: CompanyReadOnly for a WRITE action."""
+    if EFFECTS[action] is Effect.WRITE and is_read_only(actor):
+        raise CompanyReadOnly()
 
 
 ROLE_SUMMARIES: dict[Role, str] = {
@@ -141,13 +220,16 @@ def render_roles_markdown() -> str:
         "the user is a member of), **own account**. A dash means the action is refused. Another company's row "
         "is answered exactly like a missing one.",
         "",
-        "| Action | What it allows | " + " | ".join(role.value.title() for role in roles) + " |",
-        "|---|---|" + "---|" * len(roles),
+        "A company whose trial ended without a subscription, or whose subscription ended or went unpaid, is "
+        "read-only: the actions marked **write** are refused with a message saying why and how to subscribe.",
+        "",
+        "| Action | What it allows | Effect | " + " | ".join(role.value.title() for role in roles) + " |",
+        "|---|---|---|" + "---|" * len(roles),
     ]
     for action in Action:
         cells = [RULES[action].get(role) for role in roles]
         lines.append(
-            f"| `{action.value}` | {DESCRIPTIONS[action]} | "
+            f"| `{action.value}` | {DESCRIPTIONS[action]} | {EFFECTS[action].value} | "
             + " | ".join(scope.value if scope else "–" for scope in cells)
             + " |"
         )

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     invite_mails_per_address_per_day: int = Field(default=5, ge=1)
     signup_mails_per_address_per_hour: int = Field(default=3, ge=1)
 
+    billing_tax_rate_bp: int = Field(default=0, ge=0, le=10_000)
+    billing_due_days: int = Field(default=14, ge=0)
+    billing_grace_days: int = Field(default=14, ge=0)
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

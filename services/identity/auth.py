@@ -458,6 +458,19 @@ def revoke_company_sessions(
     return ended
 
 
+def refresh_company_sessions(session: Session, company_id: uuid.UUID) -> None:
+    """Something every Actor of the company carries changed (its read-only moment): once the
+    transaction commits, every process's session cache forgets the company's sessions, so the next
+    call resolves them afresh. Nothing is revoked."""
+    ids = session.exec(
+        select(UserSession.id)
+        .join(User, col(User.id) == col(UserSession.user_id))
+        .where(col(User.company_id) == company_id, col(UserSession.revoked_at).is_(None))
+    ).all()
+    if ids:
+        session_cache.drop_after_commit(session, list(ids))
+
+
 def session_id_for_token(session: Session, token: str | None, user_id: uuid.UUID) -> uuid.UUID | None:
     """The id of `token`'s session if it belongs to `user_id` (whatever its state), else None."""
     found = _load_session(session, token)
@@ -531,6 +544,7 @@ def actor_for(user: User, company: Company | None = None, *, ip: str = "", user_
         full_name=user.full_name,
         email=user.email,
         company_name=company.name if company else "",
+        read_only_at=company.read_only_at if company else None,
         ip=_clip(ip, MAX_IP_LENGTH),
         user_agent=_clip(user_agent, MAX_USER_AGENT_LENGTH),
     )

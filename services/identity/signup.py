@@ -35,8 +35,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from models import Company, CompanyStatus, Role, SignupVerification, Trial, TrialStatus, User
-from services import audit
+from models import Company, CompanyStatus, Role, SignupVerification, User
+from services import audit, billing
 from services.audit import AuditAction, AuditTarget
 from services.core import clock, mailer, quota, throttle
 from services.core.actor import Actor
@@ -152,19 +152,10 @@ def verify_sign_up(
     throttle.settle(claim, clear=claim.keys)
     plan = trial_plan(session)
 
-    now = clock.now()
     user.is_active = True
     session.add(user)
     session.delete(verification)
-    trial = Trial(
-        company_id=company.id,
-        plan_id=plan.id,
-        status=TrialStatus.ACTIVE,
-        started_at=now,
-        ends_at=now + timedelta(days=plan.trial_days),
-    )
-    session.add(trial)
-    session.flush()
+    trial = billing.start_trial(session, company.id, plan)
 
     actor = auth.actor_for(user, company, ip=ip, user_agent=user_agent)
     audit.record(
