@@ -15,12 +15,7 @@ from models import (
     ApprovalStatus,
     BillingInterval,
     Company,
-    Invoice,
-    InvoiceLineItem,
-    InvoiceStatus,
-    Payment,
     PaymentMethod,
-    PaymentStatus,
     Plan,
     Project,
     ProjectMember,
@@ -31,7 +26,6 @@ from models import (
     TaskComment,
     TaskPriority,
     TaskStatus,
-    Trial,
     User,
 )
 from services.core import clock
@@ -132,7 +126,7 @@ def load_demo_data(session: Session) -> bool:
                 )
             _add_tasks(session, project, manager, users[(slug, Role.WORKER)], with_review=index == 0)
 
-    _add_billing(session, companies, users, plans, now)
+    _add_billing(session, companies, plans, now)
     session.flush()
     return True
 
@@ -197,76 +191,55 @@ def _add_tasks(session: Session, project: Project, manager: User, worker: User, 
 def _add_billing(
     session: Session,
     companies: dict[str, Company],
-    users: dict[tuple[str | None, Role], User],
     plans: dict[str, Plan],
     now: datetime,
 ) -> None:
-    start = now - timedelta(days=20)
+    """Acme: subscribed to Team for two periods (the first paid by card, the current one open);
+    Globex: on its Business trial (billing.start_trial: it turns read-only when the trial ends)."""
+    from services import billing
+    from services.billing.invoices import issue_invoice, plan_line
+    from services.billing.money import add_interval
+    from services.billing.payments import apply_payment
+
     acme, globex = companies["acme"], companies["globex"]
     team = plans["team"]
+    anchor = add_interval(now - timedelta(days=20), team.interval, -1)
+    start = add_interval(anchor, team.interval)
     subscription = Subscription(
         company_id=acme.id,
         plan_id=team.id,
         status=SubscriptionStatus.ACTIVE,
         current_period_start=start,
-        current_period_end=start + timedelta(days=30),
+        current_period_end=add_interval(anchor, team.interval, 2),
+        period_anchor=anchor,
     )
     session.add(subscription)
-    session.add(
-        Trial(company_id=globex.id, plan_id=plans["business"].id, started_at=now, ends_at=now + timedelta(days=14))
-    )
-    session.add(
-        Subscription(
-            company_id=globex.id,
-            plan_id=plans["business"].id,
-            status=SubscriptionStatus.TRIALING,
-            current_period_start=now,
-            current_period_end=now + timedelta(days=14),
-        )
-    )
     session.flush()
-    for number, status in (("ACME-0001", InvoiceStatus.PAID), ("ACME-0002", InvoiceStatus.OPEN)):
-        invoice = Invoice(
-            company_id=acme.id,
-            subscription_id=subscription.id,
-            plan_id=team.id,
-            number=number,
-            status=status,
-            currency="USD",
-            subtotal_minor=team.price_minor,
-            tax_minor=0,
-            total_minor=team.price_minor,
-            bill_to_name=acme.name,
-            issued_at=start,
-            due_at=start + timedelta(days=14),
-            paid_at=start + timedelta(days=2) if status is InvoiceStatus.PAID else None,
+    for period_start, period_end in ((anchor, start), (start, subscription.current_period_end)):
+        invoice = issue_invoice(
+            session,
+            company=acme,
+            subscription=subscription,
+            plan=team,
+            period_start=period_start,
+            period_end=period_end,
+            lines=[plan_line(team)],
         )
+        invoice.issued_at = period_start
+        invoice.due_at = period_start + timedelta(days=14)
         session.add(invoice)
-        session.flush()
-        session.add(
-            InvoiceLineItem(
-                company_id=acme.id,
-                invoice_id=invoice.id,
-                description=f"{team.name} plan, monthly",
-                quantity=1,
-                unit_price_minor=team.price_minor,
-                amount_minor=team.price_minor,
+        if period_end == start:
+            apply_payment(
+                session,
+                invoice,
+                amount_minor=invoice.total_minor,
+                currency=invoice.currency,
+                method=PaymentMethod.CARD,
+                reference="demo-card-4242",
+                paid_at=period_start + timedelta(days=2),
             )
-        )
-        if status is InvoiceStatus.PAID:
-            session.add(
-                Payment(
-                    company_id=acme.id,
-                    invoice_id=invoice.id,
-                    amount_minor=team.price_minor,
-                    currency="USD",
-                    status=PaymentStatus.SUCCEEDED,
-                    method=PaymentMethod.CARD,
-                    reference="demo-card-4242",
-                    recorded_by_id=users[("acme", Role.MANAGER)].id,
-                    paid_at=start + timedelta(days=2),
-                )
-            )
+    billing.start_trial(session, globex.id, plans["business"])
+    session.flush()
 
 
 def main() -> None:

@@ -117,7 +117,13 @@ def subscribe(session: Session, actor: Actor, plan_id: uuid.UUID) -> invoices.In
     company = session.get(Company, company_id, with_for_update=True)  # one subscribe at a time
     if company is None:
         raise NotFound()
-    if limits.live_subscription(session, company_id) is not None:
+    live = limits.live_subscription(session, company_id, for_update=True)
+    if live is not None and live.status is SubscriptionStatus.TRIALING:
+        live.status = SubscriptionStatus.CANCELED  # a trial kept as a subscription row (older data)
+        live.canceled_at = clock.now()
+        session.add(live)
+        session.flush()
+    elif live is not None:
         raise Conflict("error.already_subscribed")
     plan = _choosable(session, plan_id)
     _refuse_over_limits(session, company_id, plan)
