@@ -15,7 +15,12 @@ from models import (
     ApprovalStatus,
     BillingInterval,
     Company,
+    Invoice,
+    InvoiceLineItem,
+    InvoiceStatus,
+    Payment,
     PaymentMethod,
+    PaymentStatus,
     Plan,
     Project,
     ProjectMember,
@@ -197,9 +202,8 @@ def _add_billing(
     """Acme: subscribed to Team for two periods (the first paid by card, the current one open);
     Globex: on its Business trial (billing.start_trial: it turns read-only when the trial ends)."""
     from services import billing
-    from services.billing.invoices import issue_invoice, plan_line
+    from services.billing.invoices import next_number, plan_line
     from services.billing.money import add_interval
-    from services.billing.payments import apply_payment
 
     acme, globex = companies["acme"], companies["globex"]
     team = plans["team"]
@@ -215,29 +219,56 @@ def _add_billing(
     )
     session.add(subscription)
     session.flush()
+    line = plan_line(team)
+    # Written as the billing code writes them (a draft with its line, then issued), without audit
+    # entries: the demo's audit log starts empty.
     for period_start, period_end in ((anchor, start), (start, subscription.current_period_end)):
-        invoice = issue_invoice(
-            session,
-            company=acme,
-            subscription=subscription,
-            plan=team,
+        paid = period_end == start
+        invoice = Invoice(
+            company_id=acme.id,
+            subscription_id=subscription.id,
+            plan_id=team.id,
+            number=next_number(session, acme, period_start.year),
+            status=InvoiceStatus.DRAFT,
+            currency=team.currency,
+            subtotal_minor=team.price_minor,
+            total_minor=team.price_minor,
+            bill_to_name=acme.name,
             period_start=period_start,
             period_end=period_end,
-            lines=[plan_line(team)],
         )
+        session.add(invoice)
+        session.flush()
+        session.add(
+            InvoiceLineItem(
+                company_id=acme.id,
+                invoice_id=invoice.id,
+                description=line.description,
+                quantity=1,
+                unit_price_minor=team.price_minor,
+                amount_minor=team.price_minor,
+            )
+        )
+        session.flush()
+        invoice.status = InvoiceStatus.PAID if paid else InvoiceStatus.OPEN
         invoice.issued_at = period_start
         invoice.due_at = period_start + timedelta(days=14)
+        invoice.paid_at = period_start + timedelta(days=2) if paid else None
         session.add(invoice)
-        if period_end == start:
-            apply_payment(
-                session,
-                invoice,
-                amount_minor=invoice.total_minor,
-                currency=invoice.currency,
-                method=PaymentMethod.CARD,
-                reference="demo-card-4242",
-                paid_at=period_start + timedelta(days=2),
+        if paid:
+            session.add(
+                Payment(
+                    company_id=acme.id,
+                    invoice_id=invoice.id,
+                    amount_minor=team.price_minor,
+                    currency=team.currency,
+                    status=PaymentStatus.SUCCEEDED,
+                    method=PaymentMethod.CARD,
+                    reference="demo-card-4242",
+                    paid_at=period_start + timedelta(days=2),
+                )
             )
+        session.flush()
     billing.start_trial(session, globex.id, plans["business"])
     session.flush()
 

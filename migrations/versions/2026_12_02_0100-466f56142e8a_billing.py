@@ -1,7 +1,7 @@
 """billing: read-only companies, scheduled downgrades, invoice numbers, pending charges, refunds
 
 Revision ID: 466f56142e8a
-Revises: c95fb22ff052
+Revises: b4f2b4b3cebb
 Create Date: 2026-12-02 01:00:00.000000+00:00
 
 - companies.read_only_at: from this moment the company is read-only (trial over, subscription ended
@@ -31,7 +31,7 @@ from alembic import context, op
 
 # revision identifiers, used by Alembic.
 revision: str = "466f56142e8a"
-down_revision: str | Sequence[str] | None = "c95fb22ff052"
+down_revision: str | Sequence[str] | None = "b4f2b4b3cebb"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

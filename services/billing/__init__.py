@@ -4,6 +4,14 @@ This module is the domain's public surface: other domains and the UI import only
 """
 
 from services.billing.account import set_read_only_at, start_trial
+from services.billing.console import (
+    MonthAmount,
+    SubscriptionRow,
+    list_subscriptions,
+    monthly_price,
+    mrr_by_month,
+    revenue_by_month,
+)
 from services.billing.invoices import (
     InvoiceFilter,
     InvoiceInfo,
@@ -46,10 +54,12 @@ __all__ = [
     "Limits",
     "LineInfo",
     "Meter",
+    "MonthAmount",
     "PaymentInfo",
     "PlanChange",
     "PlanInfo",
     "PlanInput",
+    "SubscriptionRow",
     "Usage",
     "cancel",
     "change_plan",
@@ -65,6 +75,9 @@ __all__ = [
     "list_invoices",
     "list_payments",
     "list_plans",
+    "list_subscriptions",
+    "monthly_price",
+    "mrr_by_month",
     "overview",
     "plan_of",
     "prorate",
@@ -72,6 +85,7 @@ __all__ = [
     "refund_payment",
     "renew_subscriptions",
     "resume",
+    "revenue_by_month",
     "run_billing_jobs",
     "set_plan_active",
     "set_read_only_at",

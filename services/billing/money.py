@@ -1,6 +1,6 @@
 """Money arithmetic in integer minor units (cents, kopecks): no float ever touches an amount.
 
-Rounding is one rule everywhere: half away from zero (`_div_round`), applied once per computed
+Rounding is one rule everywhere: half away from zero (`div_round`), applied once per computed
 amount, so a charge and the opposite charge for the same moment cancel exactly (proration is
 antisymmetric), and the sum of an invoice's lines is its subtotal by construction.
 """
@@ -16,7 +16,7 @@ from models import BillingInterval
 BASIS_POINTS = 10_000  # 100 % of a tax rate
 
 
-def _div_round(numerator: int, denominator: int) -> int:
+def div_round(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded half away from zero (denominator > 0)."""
     if denominator <= 0:
         raise ValueError("denominator must be positive")
@@ -32,14 +32,14 @@ def prorate(old_price_minor: int, new_price_minor: int, remaining_seconds: int, 
     if period_seconds <= 0:
         raise ValueError("a period has a positive length")
     remaining = min(max(remaining_seconds, 0), period_seconds)
-    return _div_round((new_price_minor - old_price_minor) * remaining, period_seconds)
+    return div_round((new_price_minor - old_price_minor) * remaining, period_seconds)
 
 
 def tax_of(subtotal_minor: int, rate_bp: int) -> int:
     """The tax on a subtotal at `rate_bp` basis points (2000 = 20 %)."""
     if not 0 <= rate_bp <= BASIS_POINTS:
         raise ValueError("tax rate out of range")
-    return _div_round(subtotal_minor * rate_bp, BASIS_POINTS)
+    return div_round(subtotal_minor * rate_bp, BASIS_POINTS)
 
 
 def totals(line_amounts: Iterable[int], rate_bp: int) -> tuple[int, int, int]:

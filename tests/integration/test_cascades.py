@@ -565,7 +565,7 @@ MONEY_CASES: dict[str, tuple[Callable[[Session, Company, Plan, Invoice], Any], s
         lambda db, c, p, i: make_line_item(db, i, quantity=0, unit_price_minor=500),
         "ck_invoice_line_items_quantity_positive",
     ),
-    "payment of zero": (lambda db, c, p, i: make_payment(db, i, amount_minor=0), "ck_payments_amount_positive"),
+    "payment of zero": (lambda db, c, p, i: make_payment(db, i, amount_minor=0), "ck_payments_amount_not_zero"),
     "payment currency not ISO": (lambda db, c, p, i: make_payment(db, i, currency="US$"), "ck_payments_currency_iso"),
 }
 

@@ -25,7 +25,7 @@ from alembic import command
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
-from models import TENANT_TABLES, Company, Role, User, metadata
+from models import TENANT_TABLES, Company, InvoiceCounter, PendingCharge, Role, User, metadata
 from services.core.actor import Actor
 from services.core.db import (
     apply_scope,
@@ -62,6 +62,7 @@ from tests.factories import (
     make_task,
     make_trial,
     make_user,
+    save,
 )
 
 if TYPE_CHECKING:
@@ -139,6 +140,17 @@ def populate(session: Session, name: str, plan: Plan) -> Tenant:
     invoice = make_invoice(session, company, plan=plan, subscription=subscription)
     make_line_item(session, invoice)
     make_payment(session, invoice, recorded_by=manager)
+    save(session, InvoiceCounter(company_id=company.id, year=2026, last_number=1))
+    save(
+        session,
+        PendingCharge(
+            company_id=company.id,
+            subscription_id=subscription.id,
+            description="Proration",
+            amount_minor=1,
+            currency="USD",
+        ),
+    )
     invitation = make_invitation(session, company)  # no sender: its company_id can be changed alone
     make_audit(session, company, actor=manager)
     make_session(session, worker)
@@ -638,9 +650,12 @@ def test_the_revisions_downgrade_cleanly_and_upgrade_again(empty_database: str) 
     at_head = (len(RLS_TABLES), len(RLS_TABLES) * len(POLICIES), True, False)
     upgrade_head(empty_database)
     assert rls_state(empty_database) == at_head
+    downgrade_to(empty_database, "b4f2b4b3cebb")  # billing's invoice counters and pending charges go
+    after_boards = len(RLS_TABLES) - 2
+    assert rls_state(empty_database) == (after_boards, after_boards * len(POLICIES), True, False)
     board_tables = 4  # labels, task_labels, task_followers, notifications
     downgrade_to(empty_database, "c95fb22ff052")  # the boards' tables go, with their policies
-    before_boards = len(RLS_TABLES) - board_tables
+    before_boards = after_boards - board_tables
     assert rls_state(empty_database) == (before_boards, before_boards * len(POLICIES), True, False)
     downgrade_to(empty_database, "2e342e4406e4")  # the pending sign-ups' table goes, with its policies
     assert rls_state(empty_database) == (before_boards - 1, (before_boards - 1) * len(POLICIES), True, False)

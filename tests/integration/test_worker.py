@@ -19,7 +19,7 @@ from tests.factories import make_company, make_signup_verification, make_user
 pytestmark = pytest.mark.integration
 
 
-def test_trials_expire_when_their_time_is_up(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_trials_expire_when_their_time_is_up(db: Session, monkeypatch: pytest.MonkeyPatch, outbox: None) -> None:
     load_demo_data(db)
     trial = db.exec(select(Trial)).one()
     assert expire_trials(db) == 0
@@ -61,4 +61,10 @@ def test_sign_ups_whose_link_expired_unopened_are_deleted_with_their_company(db:
 
 
 def test_the_worker_runs_every_job(migrated_database: str) -> None:
-    assert set(worker.run_once()) == {"trials_expired", "sessions_purged", "signups_expired"}
+    assert set(worker.run_once()) == {
+        "invoices_issued",
+        "trials_expired",
+        "overdue_changes",
+        "sessions_purged",
+        "signups_expired",
+    }

@@ -15,6 +15,7 @@ import pytest
 from sqlmodel import Session, select
 
 from models import Invitation, Role, User, UserSession
+from services import billing
 from services.audit import records as audit_service
 from services.core import mailer
 from services.core.actor import Actor
@@ -137,6 +138,38 @@ def _outbox_read(db: Session, actor: Actor, side: Side, world: World) -> bool:
     return True
 
 
+def _billing_viewed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return side.invoice.id in {i.id for i in billing.list_invoices(db, actor)}
+
+
+def _billing_managed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    billing.cancel(db, actor)  # always the actor's own company's subscription: no id to aim elsewhere
+    return True
+
+
+def _invoice_downloaded(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return billing.get_invoice(db, actor, side.invoice.id).id == side.invoice.id
+
+
+def _plan_managed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return not billing.set_plan_active(db, actor, side.plan.id, False).is_active
+
+
+def _billing_admin(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return side.company.id in {s.company_id for s in billing.list_subscriptions(db, actor)}
+
+
+def _payment_recorded(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    billing.record_payment(db, actor, side.invoice.id, amount_minor=100, currency="USD")
+    return billing.get_invoice(db, world.actor(Role.ADMIN, True), side.invoice.id).paid_minor == 100
+
+
+def _invoice_voided(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    billing.void_invoice(db, actor, side.invoice.id, reason="matrix")
+    db.refresh(side.invoice)
+    return side.invoice.status.value == "void"
+
+
 def _home(db: Session, actor: Actor, side: Side, world: World) -> bool:
     authorize(actor, Action.HOME_VIEW)
     return True
@@ -161,6 +194,13 @@ CASES: dict[Action, Case] = {
     Action.COMPANY_VIEW: Case(_company_viewed),
     Action.COMPANY_SET_ACTIVE: Case(_company_deactivated),
     Action.OUTBOX_VIEW: Case(_outbox_read, targeted=False),
+    Action.BILLING_VIEW: Case(_billing_viewed),
+    Action.BILLING_MANAGE: Case(_billing_managed, targeted=False),
+    Action.INVOICE_DOWNLOAD: Case(_invoice_downloaded),
+    Action.PLAN_MANAGE: Case(_plan_managed, targeted=False),
+    Action.BILLING_ADMIN: Case(_billing_admin),
+    Action.PAYMENT_RECORD: Case(_payment_recorded),
+    Action.INVOICE_VOID: Case(_invoice_voided),
 }
 
 
@@ -228,3 +268,7 @@ def test_service_layer_matches_policy(
         assert other.target.is_active and other.target.role is Role.WORKER
         assert other.invitation.revoked_at is None and other.company.status.value == "active"
         assert db.exec(select(UserSession).where(UserSession.id == other.target_session.id)).one().revoked_at is None
+        db.refresh(other.invoice)
+        db.refresh(other.subscription)
+        assert other.invoice.status.value == "open" and not other.subscription.cancel_at_period_end
+        assert billing.get_invoice(db, world.actor(Role.ADMIN, True), other.invoice.id).paid_minor == 0

@@ -10,12 +10,23 @@ from functools import lru_cache
 
 from sqlmodel import Session
 
-from models import Company, Invitation, Project, Role, User, UserSession
+from models import Company, Invitation, Invoice, InvoiceStatus, Plan, Project, Role, Subscription, User, UserSession
 from services.audit import records as audit
 from services.core.actor import Actor
 from services.core.passwords import hash_password
 from services.identity import auth
-from tests.factories import add_member, make_admin, make_company, make_invitation, make_project, make_session, make_user
+from tests.factories import (
+    add_member,
+    make_admin,
+    make_company,
+    make_invitation,
+    make_invoice,
+    make_plan,
+    make_project,
+    make_session,
+    make_subscription,
+    make_user,
+)
 
 PASSWORD = "matrix-correct-horse-42"
 
@@ -40,6 +51,9 @@ class Side:
     project: Project
     invitation: Invitation
     audit_marker: str  # action name of an audit row only this company has
+    plan: Plan  # the plan its subscription is on (the operator's catalogue: not the company's)
+    subscription: Subscription
+    invoice: Invoice  # open, 29.00 USD
 
     def actor_user(self, role: Role, member: bool) -> User:
         if role is Role.MANAGER:
@@ -84,6 +98,8 @@ def build_side(db: Session, name: str) -> Side:
     for key in ("worker_in", "client_in", "target"):
         add_member(db, project, users[key])
     marker = f"marker_{secrets.token_hex(4)}"
+    plan = make_plan(db)
+    subscription = make_subscription(db, company, plan)
     audit.record(db, actor=None, action=marker, company_id=company.id, target_type="company", target_id=company.id)
     return Side(
         company=company,
@@ -97,6 +113,9 @@ def build_side(db: Session, name: str) -> Side:
         project=project,
         invitation=make_invitation(db, company, users["manager"]),
         audit_marker=marker,
+        plan=plan,
+        subscription=subscription,
+        invoice=make_invoice(db, company, plan, subscription, status=InvoiceStatus.OPEN),
     )
 
 

@@ -77,6 +77,8 @@ def test_month_ends_clamp_without_drift() -> None:
     anchor = datetime(2026, 1, 31, 9, tzinfo=UTC)
     ends = [money.add_interval(anchor, BillingInterval.MONTH, n) for n in (1, 2, 3)]
     assert [e.day for e in ends] == [28, 31, 30]
-    assert money.add_interval(datetime(2028, 2, 29, tzinfo=UTC), BillingInterval.YEAR) == datetime(2029, 2, 28, tzinfo=UTC)
+    assert money.add_interval(datetime(2028, 2, 29, tzinfo=UTC), BillingInterval.YEAR) == datetime(
+        2029, 2, 28, tzinfo=UTC
+    )
     assert money.format_money(-123456, "EUR") == "-1\u202f234.56 EUR"
     assert money.seconds(timedelta(days=1)) == 86400
