@@ -27,12 +27,21 @@ DEFAULT_SYSTEM_ROLE = "workdash_system"
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+# The job queue's tables and types (revision 938036124e90) are procrastinate's, not our models'.
+QUEUE_PREFIX = "procrastinate_"
+
+
+def _ours(name: str | None, type_: str, parent_names: Any) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_PREFIX))
+
+
 def comparison_options() -> dict[str, Any]:
     """Autogenerate options used by env.py and by check_models_match (one definition, no drift)."""
     return {
         "compare_type": True,
         "compare_server_default": True,
         "autogenerate_plugins": ["alembic.autogenerate.*", "alembic.ext.checkconstraint_byname"],
+        "include_name": _ours,
     }
 
 
@@ -105,7 +114,7 @@ def _enum_label_diff(connection: Connection, metadata: MetaData) -> list[tuple[s
             "WHERE t.typnamespace = to_regnamespace(current_schema()) GROUP BY t.typname"
         )
     )
-    in_database = {name: list(labels) for name, labels in rows}
+    in_database = {name: list(labels) for name, labels in rows if not name.startswith(QUEUE_PREFIX)}
     in_models: dict[str, list[str]] = {}
     for table in metadata.tables.values():
         for column in table.columns:
