@@ -40,7 +40,7 @@ lock: | $(UV) ## re-pin both lock files from pyproject.toml (versions already pi
 	$(UV) pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 -c requirements.lock -o requirements-dev.lock
 
 run: install ## start PostgreSQL, Redis, S3 and the app at http://localhost:8000 with demo data
-	@$(FRONTEND_ENV) && exec $(PY) scripts/serve.py run
+	@$(FRONTEND_ENV) && exec $(PY) scripts/serve.py run --worker
 
 serve: ## production entry point (Docker): migrate and serve, no demo data, no install
 	@$(FRONTEND_ENV) && exec $(PY) scripts/serve.py run --no-seed

@@ -5,11 +5,14 @@ are started under DATA_DIR (default .data/) and stopped again on exit; their dat
 
 `run` does the setup here (servers, migrations, demo data, the frontend build), then replaces this
 process (exec: same pid, same terminal) with devtools/supervisor.py on a bare interpreter, which
-starts the app server (scripts/app_server.py) and stops it and the servers on Ctrl-C: the process
+starts the app server (scripts/app_server.py) and stops it, the job worker (`--worker`, which
+`make run` passes; in docker compose the worker is its own service) and the servers on Ctrl-C: the process
 that waits for hours holds about 4 MB, not the ~100 MB of SQLAlchemy, Alembic and the models that
 the setup needed.
 
-    python scripts/serve.py run [--no-seed]   migrate, load demo data, serve the app; Ctrl-C stops all
+    python scripts/serve.py run [--no-seed] [--worker]
+                                              migrate, load demo data, serve the app (and run the
+                                              job worker); Ctrl-C stops all
     python scripts/serve.py migrate           alembic upgrade head
     python scripts/serve.py revision -m MSG   alembic revision --autogenerate
     python scripts/serve.py seed              load the demo data
@@ -134,12 +137,22 @@ def build_frontend() -> None:
         sys.exit("error: the frontend build failed (reflex export, output above)")
 
 
-def hand_over_to_supervisor(stack: EmbeddedStack | None) -> None:
+def start_job_worker() -> int:
+    """The job worker (services/worker.py) as a child leading its own process group, like the servers:
+    the supervisor stops it (SIGTERM: it finishes its running jobs) after the app, before PostgreSQL."""
+    command = [sys.executable, "-m", "services.worker"]
+    return os.posix_spawn(command[0], command, os.environ, setsid=True, setsigmask=())
+
+
+def hand_over_to_supervisor(stack: EmbeddedStack | None, *, worker: bool) -> None:
     """Replace this process with devtools/supervisor.py, which runs the app and stops everything on
-    Ctrl-C/SIGTERM. Returns only if the exec fails (the caller then stops the servers)."""
+    Ctrl-C/SIGTERM. Returns only if the exec fails (the caller then stops the servers and the worker)."""
     # Reflex starts 2*CPU+1 workers with Redis; one per core is plenty and saves ~60 MB each.
     os.environ.setdefault("GRANIAN_WORKERS", str(max(2, os.cpu_count() or 2)))
     servers = [f"{name}:{pid}:{sig.name}" for name, pid, sig in stack.running()] if stack else []
+    worker_pid = start_job_worker() if worker else None
+    if worker_pid is not None:
+        servers.insert(0, f"worker:{worker_pid}:SIGTERM")
     argv = [sys.executable, "-I", "-S", supervisor.__file__]
     for server in servers:
         argv += ["--server", server]
@@ -152,6 +165,8 @@ def hand_over_to_supervisor(stack: EmbeddedStack | None) -> None:
     try:
         os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, arguments built above
     finally:
+        if worker_pid is not None:  # only reached when the exec failed
+            supervisor.stop_group(worker_pid, reap=lambda: os.waitpid(worker_pid, os.WNOHANG))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {*supervisor.STOP_SIGNALS, signal.SIGCHLD})
 
 
@@ -164,6 +179,7 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="migrate, load demo data, serve")
     run.add_argument("--no-seed", action="store_true", help="do not load the demo data")
+    run.add_argument("--worker", action="store_true", help="run the job worker too (make run; compose runs its own)")
     sub.add_parser("migrate", help="apply migrations")
     sub.add_parser("seed", help="load the demo data")
     revision = sub.add_parser("revision", help="autogenerate a migration")
@@ -198,7 +214,7 @@ def main() -> int:
                 seed()
             print_banner(with_demo, stack)
             build_frontend()
-            hand_over_to_supervisor(stack)
+            hand_over_to_supervisor(stack, worker=args.worker)
     return 0
 
 

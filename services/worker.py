@@ -1,51 +1,85 @@
-"""The job worker, run as the compose `worker` service: `python -m services.worker`.
+"""The job worker, built on procrastinate (PostgreSQL-backed jobs): `python -m services.worker`.
 
-It runs each domain's periodic jobs (`<domain>/jobs.py`); the jobs themselves hold no scheduling.
+Run as the compose `worker` service and by `make run`; several may run at once. It connects as the
+system role (system work: no tenant), handles SIGINT/SIGTERM by finishing the running jobs and
+stopping (procrastinate's own signal handling). The queue's schema comes from our migrations
+(revision 938036124e90), never from procrastinate's CLI.
 
-Every minute: renew subscriptions whose period ended (with their invoices), end trials whose time
-is up, chase overdue invoices (past_due, unpaid, reminder mails), delete sessions that can no longer be used and sign-ups
-whose link expired unopened (with their company).
+Tasks:
+- `housekeeping`, periodic every minute: procrastinate defers it once per minute whatever the
+  number of workers (procrastinate_periodic_defers is unique per task and minute), `lock` keeps two
+  runs from overlapping, and each job is itself safe to run twice (see each domain's jobs.py):
+  renew subscriptions and issue their invoices, end trials, chase overdue invoices (billing), delete
+  dead sessions and expired sign-ups (identity). Each domain's work is its own transaction.
+- `billing.invoice_issued_mail`: enqueued by services.billing in the transaction that issues the
+  invoice (services.core.jobqueue), so the mail goes if and only if the invoice exists.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import threading
+import uuid
+from collections.abc import Callable
 
-from services.billing import run_billing_jobs
-from services.core.db import system_scope
+import procrastinate
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from services import billing
+from services.core.db import system_database_url, system_scope
 from services.core.db_roles import refuse_unsafe_database
 from services.core.settings import get_settings
 from services.identity import expire_sign_ups, purge_sessions
 
 log = logging.getLogger("workdash.worker")
-INTERVAL_S = 60
+
+app = procrastinate.App(connector=procrastinate.PsycopgConnector())  # the real one: main()
+
+JOBS: tuple[tuple[str, Callable[[Session], object]], ...] = (
+    ("billing", billing.run_billing_jobs),
+    ("sessions_purged", purge_sessions),
+    ("signups_expired", expire_sign_ups),
+)
 
 
 def run_once() -> dict[str, int]:
-    # System work across every company: the system role's pool (BYPASSRLS).
+    """Every periodic job once, each in its own system-scope transaction; what each did."""
+    done: dict[str, int] = {}
+    for name, job in JOBS:
+        with system_scope() as session:
+            result = job(session)
+        if isinstance(result, dict):
+            done.update(result)
+        else:
+            done[name] = int(result)  # type: ignore[call-overload]
+    return done
+
+
+@app.periodic(cron="* * * * *", periodic_id="housekeeping")
+@app.task(name="housekeeping", lock="housekeeping", queueing_lock="housekeeping", pass_context=False)
+def housekeeping(timestamp: int) -> None:
+    log.info("housekeeping at %s: %s", timestamp, run_once())
+
+
+@app.task(name=billing.INVOICE_MAIL_TASK, pass_context=False)
+def invoice_issued_mail(invoice_id: str) -> None:
     with system_scope() as session:
-        return {
-            **run_billing_jobs(session),
-            "sessions_purged": purge_sessions(session),
-            "signups_expired": expire_sign_ups(session),
-        }
+        billing.send_invoice_mail(session, uuid.UUID(invoice_id))
+
+
+def queue_conninfo() -> str:
+    """The system role's URL as libpq wants it (procrastinate connects through psycopg directly)."""
+    url = make_url(system_database_url()).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
 
 
 def main() -> None:
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     refuse_unsafe_database()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    log.info("worker started")
-    while not stop.is_set():
-        try:
-            log.info("housekeeping: %s", run_once())
-        except Exception:  # a database hiccup must not kill the worker; the next round retries
-            log.exception("housekeeping failed")
-        stop.wait(INTERVAL_S)
+    connector = procrastinate.PsycopgConnector(conninfo=queue_conninfo(), min_size=1, max_size=4)
+    with app.replace_connector(connector):
+        log.info("worker started")
+        app.run_worker(install_signal_handlers=True)
     log.info("worker stopped")
 
 

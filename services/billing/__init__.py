@@ -13,6 +13,7 @@ from services.billing.console import (
     revenue_by_month,
 )
 from services.billing.invoices import (
+    INVOICE_MAIL_TASK,
     InvoiceFilter,
     InvoiceInfo,
     LineInfo,
@@ -20,6 +21,7 @@ from services.billing.invoices import (
     get_invoice,
     list_invoices,
     list_payments,
+    send_invoice_mail,
     void_invoice,
 )
 from services.billing.jobs import chase_overdue, expire_trials, renew_subscriptions, run_billing_jobs
@@ -48,6 +50,7 @@ from services.billing.subscriptions import (
 )
 
 __all__ = [
+    "INVOICE_MAIL_TASK",
     "BillingOverview",
     "InvoiceFilter",
     "InvoiceInfo",
@@ -87,6 +90,7 @@ __all__ = [
     "resume",
     "revenue_by_month",
     "run_billing_jobs",
+    "send_invoice_mail",
     "set_plan_active",
     "set_read_only_at",
     "start_trial",

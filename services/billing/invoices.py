@@ -39,7 +39,7 @@ from models import (
 from services import audit
 from services.audit import AuditAction, AuditTarget
 from services.billing import limits, money
-from services.core import clock
+from services.core import clock, jobqueue, mailer
 from services.core.access import access_by_id, in_scope
 from services.core.actor import Actor
 from services.core.errors import Conflict, ValidationFailed
@@ -47,6 +47,7 @@ from services.core.policy import Action, authorize
 from services.core.settings import get_settings
 
 PLAN_LINE_PREFIX = "Plan: "
+INVOICE_MAIL_TASK = "billing.invoice_issued_mail"  # services/worker.py runs it
 MAX_REASON = 300
 
 
@@ -200,6 +201,8 @@ def issue_invoice(
         invoice.paid_at = now
     session.add(invoice)
     session.flush()
+    if invoice.status is InvoiceStatus.OPEN:  # the mail goes if and only if this transaction commits
+        jobqueue.enqueue(session, INVOICE_MAIL_TASK, {"invoice_id": str(invoice.id)})
     audit.record(
         session,
         actor=actor,
@@ -216,6 +219,24 @@ def issue_invoice(
         },
     )
     return invoice
+
+
+def send_invoice_mail(session: Session, invoice_id: uuid.UUID) -> bool:
+    """System work (the worker): tell the company's managers an invoice was issued; False when it is
+    gone or no longer open (nothing to pay)."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.status is not InvoiceStatus.OPEN:
+        return False
+    total = money.format_money(invoice.total_minor, invoice.currency)
+    due = mailer.mail_time(invoice.due_at) if invoice.due_at else ""
+    for email in limits.manager_emails(session, invoice.company_id):
+        mailer.send_mail(
+            email,
+            f"Invoice {invoice.number} ({total})",
+            f"Invoice {invoice.number} for {total} was issued, due on {due}.\n"
+            f"See it and download the PDF: {mailer.app_link('/billing')}\n",
+        )
+    return True
 
 
 def plan_line(plan: Plan) -> Line:

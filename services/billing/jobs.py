@@ -17,6 +17,7 @@ state change rolls back with it and the next run retries.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -26,12 +27,10 @@ from models import (
     Invoice,
     InvoiceStatus,
     Plan,
-    Role,
     Subscription,
     SubscriptionStatus,
     Trial,
     TrialStatus,
-    User,
 )
 from services import audit
 from services.audit import AuditAction, AuditTarget
@@ -205,13 +204,8 @@ def _remind(session: Session, invoice: Invoice, level: int, subject: str, body: 
     _mail_managers(session, invoice.company_id, subject, body + f"Billing: {mailer.app_link('/billing')}\n")
 
 
-def _mail_managers(session: Session, company_id: object, subject: str, body: str) -> None:
-    emails = session.exec(
-        select(User.email).where(
-            User.company_id == company_id, User.role == Role.MANAGER, col(User.is_active).is_(True)
-        )
-    ).all()
-    for email in emails:
+def _mail_managers(session: Session, company_id: uuid.UUID, subject: str, body: str) -> None:
+    for email in limits.manager_emails(session, company_id):
         mailer.send_mail(email, subject, body)
 
 

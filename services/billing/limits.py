@@ -21,7 +21,18 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
-from models import Company, Plan, Project, ProjectStatus, StoredFile, Subscription, SubscriptionStatus, Trial, User
+from models import (
+    Company,
+    Plan,
+    Project,
+    ProjectStatus,
+    Role,
+    StoredFile,
+    Subscription,
+    SubscriptionStatus,
+    Trial,
+    User,
+)
 from services.core import clock
 from services.core.errors import CompanyReadOnly, LimitReached
 
@@ -132,6 +143,17 @@ def _locked_plan(session: Session, company_id: uuid.UUID, limit: str) -> Plan | 
     if read_only_at is not None and clock.now() >= read_only_at:
         raise CompanyReadOnly()
     return plan_of(session, company_id)
+
+
+def manager_emails(session: Session, company_id: uuid.UUID) -> list[str]:
+    """Where the company's billing mail goes: its active managers."""
+    return list(
+        session.exec(
+            select(User.email).where(
+                User.company_id == company_id, User.role == Role.MANAGER, col(User.is_active).is_(True)
+            )
+        ).all()
+    )
 
 
 def row_of(session: Session, model: type[Row], row_id: object) -> Row:
