@@ -31,6 +31,7 @@ from models.billing import (  # noqa: E402
     Payment,
     PendingCharge,
     Plan,
+    ProviderEvent,
     Subscription,
     Trial,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "Project",
     "ProjectMember",
     "ProjectStatus",
+    "ProviderEvent",
     "Role",
     "SignupVerification",
     "StoredFile",

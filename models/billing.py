@@ -241,3 +241,14 @@ class PendingCharge(SQLModel, table=True):
     amount_minor: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     currency: str = Field(max_length=3)
     created_at: datetime = tz_column(nullable=False, server_now=True)
+
+
+class ProviderEvent(SQLModel, table=True):
+    """A payment provider's webhook event already processed (its id), stored in the transaction that
+    applied it: a replay, or two deliveries at once, find it and change nothing."""
+
+    __tablename__ = "provider_events"
+
+    event_id: str = Field(max_length=200, primary_key=True)
+    kind: str = Field(max_length=60)
+    received_at: datetime = tz_column(nullable=False, server_now=True)

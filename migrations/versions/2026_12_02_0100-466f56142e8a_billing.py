@@ -21,6 +21,8 @@ Create Date: 2026-12-02 01:00:00.000000+00:00
   Foreign keys (docs/db_cascades.md): company_id -> companies CASCADE; pending_charges
   (company_id, subscription_id) -> subscriptions CASCADE, (company_id, invoice_id) -> invoices
   SET NULL (invoice_id).
+- provider_events: the ids of payment-provider webhook events already applied (replays change
+  nothing). Company-free (like plans): no row-level security; both roles get the usual grants.
 """
 
 import logging
@@ -150,6 +152,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pending_charges")),
     )
+    op.create_table(
+        "provider_events",
+        sa.Column("event_id", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=60), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_provider_events")),
+    )
     op.create_index(
         "ix_pending_charges_open",
         "pending_charges",
@@ -200,7 +209,7 @@ def upgrade() -> None:
         exists = op.get_bind().execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
         if not exists:
             logging.getLogger("workdash.migrations").warning("Role %s does not exist: app grants skipped", role)
-    tables = ", ".join(NEW_TABLES)
+    tables = ", ".join((*NEW_TABLES, "provider_events"))
     op.execute(if_role_exists(role, f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {tables} TO "{role}"'))
     op.execute(if_role_exists(system_role(), f'GRANT SELECT, INSERT, UPDATE ON TABLE {tables} TO "{system_role()}"'))
 
@@ -215,11 +224,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for role in (app_role(), system_role()):
-        op.execute(if_role_exists(role, f'REVOKE ALL ON TABLE {", ".join(NEW_TABLES)} FROM "{role}"'))
+        op.execute(if_role_exists(role, f'REVOKE ALL ON TABLE {", ".join(NEW_TABLES)}, provider_events FROM "{role}"'))
     op.execute("DROP TRIGGER invoice_line_items_frozen ON invoice_line_items")
     op.execute("DROP FUNCTION workdash_invoice_lines_frozen()")
     op.execute("DROP TRIGGER invoices_frozen ON invoices")
     op.execute("DROP FUNCTION workdash_invoice_frozen()")
+    op.drop_table("provider_events")
     op.drop_table("pending_charges")
     op.drop_table("invoice_counters")
     op.execute("SELECT set_config('app.rls_bypass', 'on', true)")

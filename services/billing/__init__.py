@@ -48,9 +48,11 @@ from services.billing.subscriptions import (
     resume,
     subscribe,
 )
+from services.billing.webhooks import SIGNATURE_HEADER, WebhookAnswer, handle_provider_event, sign
 
 __all__ = [
     "INVOICE_MAIL_TASK",
+    "SIGNATURE_HEADER",
     "BillingOverview",
     "InvoiceFilter",
     "InvoiceInfo",
@@ -64,6 +66,7 @@ __all__ = [
     "PlanInput",
     "SubscriptionRow",
     "Usage",
+    "WebhookAnswer",
     "cancel",
     "change_plan",
     "chase_overdue",
@@ -75,6 +78,7 @@ __all__ = [
     "expire_trials",
     "format_money",
     "get_invoice",
+    "handle_provider_event",
     "list_invoices",
     "list_payments",
     "list_plans",
@@ -93,6 +97,7 @@ __all__ = [
     "send_invoice_mail",
     "set_plan_active",
     "set_read_only_at",
+    "sign",
     "start_trial",
     "subscribe",
     "tax_of",

@@ -111,6 +111,7 @@ class Settings(BaseSettings):
     billing_tax_rate_bp: int = Field(default=0, ge=0, le=10_000)
     billing_due_days: int = Field(default=14, ge=0)
     billing_grace_days: int = Field(default=14, ge=0)
+    payment_webhook_secret: SecretStr | None = None
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

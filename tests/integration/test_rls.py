@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 RLS_TABLES = ("companies", *TENANT_TABLES, "sessions")
-NOT_RLS_TABLES = {"plans"}  # the public catalogue
+NOT_RLS_TABLES = {"plans", "provider_events"}  # the public catalogue, webhook event ids
 NULL_COMPANY_TABLES = {"users", "audit_logs", "sessions"}  # admins, operator-wide audit rows, admins' sessions
 POLICIES = {"tenant_isolation", "operator_access", "owner_maintenance"}
 RLS_REFUSAL = "new row violates row-level security policy"
