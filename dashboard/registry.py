@@ -18,6 +18,10 @@ from dashboard.features.account.page import account_page
 from dashboard.features.account.state import AccountState
 from dashboard.features.audit.page import audit_page
 from dashboard.features.audit.state import AuditState
+from dashboard.features.billing.page import billing_page
+from dashboard.features.billing.state import BillingState
+from dashboard.features.billing_admin.page import billing_admin_page, plans_page
+from dashboard.features.billing_admin.state import BillingAdminState, PlansState
 from dashboard.features.companies.page import companies_page, company_detail_page
 from dashboard.features.companies.state import DETAIL_PARAM, CompaniesState, CompanyDetailState
 from dashboard.features.home.page import home_page
@@ -91,6 +95,16 @@ PAGES: tuple[PageSpec, ...] = (
         "audit.title",
         Action.AUDIT_VIEW,
     ),
+    PageSpec("billing", "/billing", billing_page, [BillingState.load], "billing.title", Action.BILLING_VIEW),
+    PageSpec(
+        "billing_admin",
+        "/billing/admin",
+        billing_admin_page,
+        [BillingAdminState.load],
+        "billing.admin_title",
+        Action.BILLING_ADMIN,
+    ),
+    PageSpec("plans", "/plans", plans_page, [PlansState.load], "billing.plans_title", Action.PLAN_MANAGE),
     PageSpec("companies", "/companies", companies_page, [CompaniesState.load], "companies.title", Action.COMPANY_LIST),
     PageSpec(
         "company",

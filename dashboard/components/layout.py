@@ -67,6 +67,36 @@ def header() -> rx.Component:
     )
 
 
+def billing_banner() -> rx.Component:
+    """On every page of a company that is read-only, or will be (a trial, a cancelled subscription)."""
+    return rx.cond(
+        AuthState.read_only_now,
+        rx.callout(
+            rx.fragment(t("error.company_read_only"), " ", rx.link(t("billing.banner_link"), href="/billing")),
+            icon="lock",
+            color_scheme="red",
+            id="read-only-banner",
+            width="100%",
+        ),
+        rx.cond(
+            AuthState.read_only_in_days >= 0,
+            rx.callout(
+                rx.fragment(
+                    t("billing.banner_days"),
+                    " ",
+                    rx.el.strong(AuthState.read_only_in_days, id="banner-days"),
+                    ". ",
+                    rx.link(t("billing.banner_link"), href="/billing"),
+                ),
+                icon="clock",
+                color_scheme="blue",
+                id="trial-banner",
+                width="100%",
+            ),
+        ),
+    )
+
+
 def page_frame(*children: rx.Component, title_key: str) -> rx.Component:
     return rx.hstack(
         sidebar(),
@@ -74,6 +104,7 @@ def page_frame(*children: rx.Component, title_key: str) -> rx.Component:
             header(),
             rx.vstack(
                 rx.heading(t(title_key), size="6", id="page-title"),
+                billing_banner(),
                 messages(),
                 *children,
                 padding="1.5em",

@@ -60,6 +60,26 @@ def enum_arg(value: Any, choices: Collection[E]) -> E:
     raise ValidationFailed("error.invalid_input")
 
 
+def int_arg(value: Any, low: int, high: int) -> int:
+    """A whole number typed into a form (text), within [low, high]."""
+    text = text_arg(value, 20)
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValidationFailed("error.invalid_number")
+    return int(text)
+
+
+def money_arg(value: Any) -> int:
+    """An amount typed in major units ("12", "12.5", "12.34") as minor units (1234); positive."""
+    text = text_arg(value, 20).replace(",", ".")
+    whole, _, cents = text.partition(".")
+    if not whole.isdigit() or len(whole) > 12 or (cents and (not cents.isdigit() or len(cents) > 2)):
+        raise ValidationFailed("error.invalid_amount")
+    amount = int(whole) * 100 + int(cents.ljust(2, "0") or 0)
+    if amount <= 0:
+        raise ValidationFailed("error.invalid_amount")
+    return amount
+
+
 def date_arg(value: Any) -> date | None:
     """An optional calendar day as an <input type="date"> sends it (YYYY-MM-DD); "" is none."""
     text = text_arg(value, 32)

@@ -37,6 +37,7 @@ import dataclasses
 import functools
 import inspect
 import logging
+import math
 import typing
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextvars import ContextVar
@@ -49,11 +50,12 @@ from reflex.event import EventSpec
 from reflex.state import BaseState
 from reflex_base.event.context import EventContext
 
+from services.core import clock
 from services.core.actor import Actor
 from services.core.client_ip import client_ip
 from services.core.db import WORKER_THREADS
 from services.core.errors import CompanyReadOnly, RateLimited, ServiceError
-from services.core.policy import Action, refuse_if_read_only, scope_for
+from services.core.policy import Action, is_read_only, refuse_if_read_only, scope_for
 from services.identity import cached_actor, resolve_actor, session_cookie_name
 
 log = logging.getLogger(__name__)
@@ -425,6 +427,9 @@ class AuthState(rx.State):
     error_key: str = ""
     retry_after: int = 0
     notice_key: str = ""
+    # The billing banner: the company is read-only now, or will be in this many days (-1: not planned).
+    read_only_now: bool = False
+    read_only_in_days: int = -1
 
     def _session_token(self) -> str | None:
         return self._credentials().token
@@ -472,12 +477,21 @@ class AuthState(rx.State):
     def _remember_user(self, actor: Actor) -> None:
         from dashboard.registry import nav_for  # the registry imports every page, and they import this module
 
+        read_only_now = is_read_only(actor)
+        days = -1
+        if actor.read_only_at is not None and not read_only_now:
+            days = max(0, math.ceil((actor.read_only_at - clock.now()).total_seconds() / 86400))
         self._update(
-            user_name=actor.full_name, user_role=actor.role.value, company_name=actor.company_name, nav=nav_for(actor)
+            user_name=actor.full_name,
+            user_role=actor.role.value,
+            company_name=actor.company_name,
+            nav=nav_for(actor),
+            read_only_now=read_only_now,
+            read_only_in_days=days,
         )
 
     def _forget_user(self) -> None:
-        self._update(user_name="", user_role="", company_name="", nav=[])
+        self._update(user_name="", user_role="", company_name="", nav=[], read_only_now=False, read_only_in_days=-1)
 
     def _clear_messages(self) -> None:
         self._update(error_key="", retry_after=0, notice_key="")

@@ -36,13 +36,23 @@ from services.billing.limits import (
 )
 from services.billing.money import format_money, prorate, tax_of, totals
 from services.billing.payments import record_payment, refund_payment
-from services.billing.plans import PlanInfo, PlanInput, create_plan, list_plans, set_plan_active, update_plan
+from services.billing.pdf import invoice_pdf
+from services.billing.plans import (
+    PlanInfo,
+    PlanInput,
+    create_plan,
+    list_plans,
+    save_plan,
+    set_plan_active,
+    update_plan,
+)
 from services.billing.subscriptions import (
     BillingOverview,
     Meter,
     PlanChange,
     cancel,
     change_plan,
+    choose_plan,
     days_left,
     overview,
     resume,
@@ -73,12 +83,14 @@ __all__ = [
     "check_project_limit",
     "check_seat_limit",
     "check_storage_limit",
+    "choose_plan",
     "create_plan",
     "days_left",
     "expire_trials",
     "format_money",
     "get_invoice",
     "handle_provider_event",
+    "invoice_pdf",
     "list_invoices",
     "list_payments",
     "list_plans",
@@ -94,6 +106,7 @@ __all__ = [
     "resume",
     "revenue_by_month",
     "run_billing_jobs",
+    "save_plan",
     "send_invoice_mail",
     "set_plan_active",
     "set_read_only_at",

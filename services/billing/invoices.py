@@ -306,11 +306,12 @@ class InvoiceFilter:
     limit: int = 200
 
 
-def list_invoices(session: Session, actor: Actor, flt: InvoiceFilter | None = None) -> list[InvoiceInfo]:
-    """Newest first: the actor's company's (BILLING_VIEW), or across companies for the operator
-    (BILLING_ADMIN), optionally one company's or one status."""
+def list_invoices(
+    session: Session, actor: Actor, flt: InvoiceFilter | None = None, *, action: Action = Action.BILLING_VIEW
+) -> list[InvoiceInfo]:
+    """Newest first: the manager's company's (BILLING_VIEW), or across companies on the operator's
+    console (action=BILLING_ADMIN), optionally one company's or one status."""
     flt = flt or InvoiceFilter()
-    action = Action.BILLING_ADMIN if actor.is_admin else Action.BILLING_VIEW
     authorize(actor, action)
     query = select(Invoice).where(in_scope(actor, action, Invoice))
     if flt.company_id is not None:
@@ -325,8 +326,9 @@ def list_invoices(session: Session, actor: Actor, flt: InvoiceFilter | None = No
     return [invoice_info(session, row) for row in rows]
 
 
-def list_payments(session: Session, actor: Actor, company_id: uuid.UUID | None = None) -> list[PaymentInfo]:
-    action = Action.BILLING_ADMIN if actor.is_admin else Action.BILLING_VIEW
+def list_payments(
+    session: Session, actor: Actor, company_id: uuid.UUID | None = None, *, action: Action = Action.BILLING_VIEW
+) -> list[PaymentInfo]:
     query = (
         select(Payment, Invoice.number)
         .join(

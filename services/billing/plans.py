@@ -73,14 +73,13 @@ def plan_info(plan: Plan) -> PlanInfo:
     )
 
 
-def list_plans(session: Session, actor: Actor) -> list[PlanInfo]:
-    """Every plan for the operator; the active ones for a manager. Cheapest first."""
-    if actor.is_admin:
-        authorize(actor, Action.PLAN_MANAGE)
-        query = select(Plan)
-    else:
-        authorize(actor, Action.BILLING_VIEW)
-        query = select(Plan).where(col(Plan.is_active).is_(True))
+def list_plans(session: Session, actor: Actor, *, action: Action = Action.BILLING_VIEW) -> list[PlanInfo]:
+    """The active plans to choose from (BILLING_VIEW), or every plan for the catalogue's editor
+    (action=PLAN_MANAGE). Cheapest first."""
+    authorize(actor, action)
+    query = select(Plan)
+    if action is not Action.PLAN_MANAGE:
+        query = query.where(col(Plan.is_active).is_(True))
     return [plan_info(p) for p in session.exec(query.order_by(col(Plan.price_minor), col(Plan.name))).all()]
 
 
@@ -174,6 +173,16 @@ def set_plan_active(session: Session, actor: Actor, plan_id: uuid.UUID, active: 
             changes={"code": plan.code},
         )
     return plan_info(plan)
+
+
+def save_plan(session: Session, actor: Actor, data: PlanInput) -> PlanInfo:
+    """The catalogue form: edit the plan with `data.code` if there is one (its currency and interval
+    stay), else create it."""
+    authorize(actor, Action.PLAN_MANAGE)
+    existing = session.exec(select(Plan.id).where(Plan.code == data.code.strip().lower())).first()
+    if existing is not None:
+        return update_plan(session, actor, existing, data)
+    return create_plan(session, actor, data)
 
 
 def _plan(session: Session, plan_id: uuid.UUID) -> Plan:

@@ -166,6 +166,16 @@ def subscribe(session: Session, actor: Actor, plan_id: uuid.UUID) -> invoices.In
     return invoices.invoice_info(session, invoice, with_lines=True)
 
 
+def choose_plan(session: Session, actor: Actor, plan_id: uuid.UUID) -> str:
+    """The billing page's one button: subscribe when there is no live subscription, else change the
+    plan. Returns what happened: "subscribed", "upgrade", "downgrade_scheduled", "downgrade_dropped"."""
+    authorize(actor, Action.BILLING_MANAGE)
+    if limits.live_subscription(session, company_id_of(actor)) is None:
+        subscribe(session, actor, plan_id)
+        return "subscribed"
+    return change_plan(session, actor, plan_id).kind
+
+
 @dataclass(frozen=True)
 class PlanChange:
     kind: str  # "upgrade" | "downgrade_scheduled" | "downgrade_dropped"
