@@ -18,8 +18,16 @@ pytestmark = pytest.mark.e2e
 USERS = {role: next(u for u in DEMO_USERS if u.role is role) for role in Role}
 
 EXPECTED_NAV = {
-    Role.ADMIN: ["nav-home", "nav-audit", "nav-companies", "nav-outbox", "nav-account"],
-    Role.MANAGER: ["nav-home", "nav-projects", "nav-team", "nav-audit", "nav-account"],
+    Role.ADMIN: [
+        "nav-home",
+        "nav-audit",
+        "nav-billing_admin",
+        "nav-plans",
+        "nav-companies",
+        "nav-outbox",
+        "nav-account",
+    ],
+    Role.MANAGER: ["nav-home", "nav-projects", "nav-team", "nav-audit", "nav-billing", "nav-account"],
     Role.WORKER: ["nav-home", "nav-projects", "nav-account"],
     Role.CLIENT: ["nav-home", "nav-projects", "nav-account"],
 }

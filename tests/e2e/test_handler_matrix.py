@@ -15,6 +15,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from dashboard.features.account.state import AccountState
 from dashboard.features.audit.state import AuditState
+from dashboard.features.billing.state import BillingState
+from dashboard.features.billing_admin.state import BillingAdminState, PlansState
 from dashboard.features.companies.state import DETAIL_PARAM, CompaniesState, CompanyDetailState
 from dashboard.features.home.state import HomeState
 from dashboard.features.outbox.state import OutboxState
@@ -22,7 +24,7 @@ from dashboard.features.projects.state import ProjectsState
 from dashboard.features.team.state import MEMBER_BOX, PROJECT_BOX, TeamState
 from models import Role, User
 from services.core.db import system_scope
-from services.core.policy import Action
+from services.core.policy import EFFECTS, RULES, Action, Effect
 from tests.e2e.ws import EventSocket, login_cookie, merged_delta, redirects
 from tests.factories import make_session
 from tests.security.test_permission_matrix import COMBINATIONS, expected
@@ -176,6 +178,41 @@ def _outbox(call: Call, socket: EventSocket) -> bool:
     return not redirects(socket.call(handler(OutboxState, "load")))
 
 
+def _billing_managed(call: Call, socket: EventSocket) -> bool:
+    socket.call(handler(BillingState, "cancel"))  # always the caller's own company's subscription
+    company = call.user.company_id
+    return bool(company) and call.scalar(
+        "SELECT bool_or(cancel_at_period_end) FROM subscriptions WHERE company_id = :c", c=company
+    )
+
+
+def _invoice_downloaded(call: Call, socket: EventSocket) -> bool:
+    response = httpx.get(
+        f"{call.app_url}/api/billing/invoices/{call.side.invoice.id}/pdf",
+        cookies={"wd_session": call.cookie},
+        follow_redirects=False,
+        timeout=30,
+    )
+    return response.status_code == 200 and response.content.startswith(b"%PDF")
+
+
+def _plan_retired(call: Call, socket: EventSocket) -> bool:
+    socket.call(handler(PlansState, "set_plan_active"), {"plan_id": str(call.side.plan.id), "active": False})
+    return call.scalar("SELECT NOT is_active FROM plans WHERE id = :i", i=call.side.plan.id)
+
+
+def _payment_recorded(call: Call, socket: EventSocket) -> bool:
+    form = {"invoice_id": str(call.side.invoice.id), "amount": "1.00", "currency": "USD", "reference": "matrix"}
+    socket.call(handler(BillingAdminState, "record_payment"), {"form_data": form})
+    return bool(call.scalar("SELECT count(*) FROM payments WHERE invoice_id = :i", i=call.side.invoice.id))
+
+
+def _invoice_voided(call: Call, socket: EventSocket) -> bool:
+    form = {"invoice_id": str(call.side.invoice.id), "reason": "matrix"}
+    socket.call(handler(BillingAdminState, "void_invoice"), {"form_data": form})
+    return call.scalar("SELECT status = 'void' FROM invoices WHERE id = :i", i=call.side.invoice.id)
+
+
 HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.HOME_VIEW: HandlerCase(_home),
     Action.SESSION_LIST: HandlerCase(_sessions_listed),
@@ -195,6 +232,13 @@ HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.COMPANY_VIEW: HandlerCase(_company_viewed),
     Action.COMPANY_SET_ACTIVE: HandlerCase(_company_deactivated),
     Action.OUTBOX_VIEW: HandlerCase(_outbox),
+    Action.BILLING_VIEW: _read(BillingState, "load", lambda c: c.side.invoice.number),
+    Action.BILLING_MANAGE: HandlerCase(_billing_managed),
+    Action.INVOICE_DOWNLOAD: HandlerCase(_invoice_downloaded),
+    Action.PLAN_MANAGE: HandlerCase(_plan_retired),
+    Action.BILLING_ADMIN: _read(BillingAdminState, "load", lambda c: c.side.company.name),
+    Action.PAYMENT_RECORD: HandlerCase(_payment_recorded),
+    Action.INVOICE_VOID: HandlerCase(_invoice_voided),
 }
 
 
@@ -253,6 +297,26 @@ def reset(owner: Engine, world: World) -> None:
             {"i": [world.own.invitation.id, world.other.invitation.id]},
         )
         conn.execute(text("DELETE FROM invitations WHERE email = :e"), {"e": INVITEE})
+        sides = (world.own, world.other)
+        conn.execute(
+            text("UPDATE subscriptions SET cancel_at_period_end = false, canceled_at = NULL WHERE id = ANY(:s)"),
+            {"s": [side.subscription.id for side in sides]},
+        )
+        conn.execute(
+            text("UPDATE companies SET read_only_at = NULL WHERE id = ANY(:c)"),
+            {"c": [side.company.id for side in sides]},
+        )
+        conn.execute(
+            text("UPDATE plans SET is_active = true WHERE id = ANY(:p)"), {"p": [side.plan.id for side in sides]}
+        )
+        invoices = [side.invoice.id for side in sides]
+        conn.execute(text("DELETE FROM payments WHERE invoice_id = ANY(:i)"), {"i": invoices})
+        conn.execute(
+            text(
+                "UPDATE invoices SET status = 'open', voided_at = NULL, void_reason = '', paid_at = NULL WHERE id = ANY(:i)"
+            ),
+            {"i": invoices},
+        )
         conn.execute(
             text("DELETE FROM project_members WHERE user_id = ANY(:u)"),
             {"u": [world.own.worker_out.id, world.other.worker_out.id]},
@@ -282,3 +346,46 @@ def test_event_handlers_match_policy(
         socket.close()
         reset(owner, world)
     assert reached == expected(action, role, own, member)
+
+
+def _set_read_only(owner: Engine, company_id: object, read_only: bool) -> None:
+    """Set the company's read-only moment (a minute ago, or none) and drop its sessions from every
+    app process's session cache, as services.billing does."""
+    from datetime import timedelta
+
+    from models import Company
+    from services.core import clock
+    from services.identity import refresh_company_sessions
+
+    with system_scope(owner) as session:
+        company = session.get(Company, company_id)
+        assert company is not None
+        company.read_only_at = clock.now() - timedelta(minutes=1) if read_only else None
+        session.add(company)
+        refresh_company_sessions(session, company.id)
+
+
+WRITE_ACTIONS = [a for a in Action if EFFECTS[a] is Effect.WRITE and Role.MANAGER in RULES[a]]
+
+
+@pytest.mark.parametrize("action", WRITE_ACTIONS, ids=[a.value for a in WRITE_ACTIONS])
+def test_a_read_only_company_refuses_every_write_handler_and_still_reads(
+    app_url: str, owner: Engine, world: World, cookies: dict[str, str], action: Action
+) -> None:
+    """After its trial (or subscription) ended, a company's manager may read and export; each write
+    handler refuses with the read-only message and changes nothing."""
+    user = world.own.manager
+    _set_read_only(owner, world.own.company.id, True)
+    try:
+        call = Call(world, user, world.own, owner, app_url, cookies[str(user.id)])
+        socket = EventSocket(app_url, call.cookie)
+        try:
+            assert not HANDLER_CASES[action].run(call, socket)
+            assert HANDLER_CASES[Action.TEAM_VIEW].run(call, socket)  # reading still works
+            assert HANDLER_CASES[Action.AUDIT_EXPORT].run(call, socket)  # and exporting
+            assert HANDLER_CASES[Action.BILLING_VIEW].run(call, socket)  # and the way out
+        finally:
+            socket.close()
+    finally:
+        _set_read_only(owner, world.own.company.id, False)
+        reset(owner, world)

@@ -131,7 +131,7 @@ def test_signup_invite_accept_and_role_navigation(page: Page, app_url: str, new_
     confirm(page, app_url, verify_link, company, manager_email)
     expect(page.locator("#header-company")).to_have_text(company)
     expect(page.locator("#header-role")).to_have_text("Manager")
-    assert nav_ids(page) == ["nav-home", "nav-projects", "nav-team", "nav-audit", "nav-account"]
+    assert nav_ids(page) == ["nav-home", "nav-projects", "nav-team", "nav-audit", "nav-billing", "nav-account"]
 
     # 2. The manager invites a worker and a client from /team.
     page.click("#nav-team")

@@ -31,8 +31,8 @@ from models import (
 from services import billing
 from services.core import mailer
 from services.core.actor import Actor
-from services.core.policy import Action
 from services.core.errors import CompanyReadOnly, Conflict, LimitReached, NotFound, PermissionDenied, ValidationFailed
+from services.core.policy import Action
 from services.identity.auth import actor_for
 from services.people import invitations, team
 from tests.conftest import clock_at

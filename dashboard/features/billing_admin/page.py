@@ -58,7 +58,7 @@ def _invoice_row(row: ObjectVar[InvoiceRow]) -> rx.Component:
         rx.table.cell(row.due),
         rx.table.cell(
             rx.hstack(
-                rx.link(t("billing.pdf"), href=row.pdf, is_external=True),
+                rx.el.a(t("billing.pdf"), href=row.pdf, download=True),
                 rx.cond(
                     row.status == "open",
                     rx.hstack(
