@@ -389,3 +389,28 @@ def test_a_read_only_company_refuses_every_write_handler_and_still_reads(
     finally:
         _set_read_only(owner, world.own.company.id, False)
         reset(owner, world)
+
+
+def test_the_seat_limit_refuses_an_invite_through_the_handler(
+    app_url: str, owner: Engine, world: World, cookies: dict[str, str]
+) -> None:
+    """The plan's seats are all taken: the team page's invite handler answers with the limit's message
+    (naming the limit, pointing to the upgrade) and no invitation is written."""
+    user = world.own.manager
+    seats = Call(world, user, world.own, owner, app_url, cookies[str(user.id)]).scalar(
+        "SELECT count(*) FROM users WHERE company_id = :c AND is_active", c=world.own.company.id
+    )
+    with owner.begin() as conn:
+        conn.execute(text("UPDATE plans SET max_seats = :s WHERE id = :p"), {"s": seats, "p": world.own.plan.id})
+    call = Call(world, user, world.own, owner, app_url, cookies[str(user.id)])
+    socket = EventSocket(app_url, call.cookie)
+    try:
+        form = {"email": INVITEE, "role": "worker"}
+        updates = socket.call(handler(TeamState, "invite"), {"form_data": form})
+        assert "error.limit_seats" in repr(merged_delta(updates))
+        assert not call.scalar("SELECT count(*) FROM invitations WHERE email = :e", e=INVITEE)
+    finally:
+        socket.close()
+        with owner.begin() as conn:
+            conn.execute(text("UPDATE plans SET max_seats = 10 WHERE id = :p"), {"p": world.own.plan.id})
+        reset(owner, world)

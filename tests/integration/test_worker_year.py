@@ -321,17 +321,19 @@ def test_real_workers_run_an_enqueued_job_once_and_stop_on_sigterm(year_db: Year
     ]
     try:
         deadline = time.monotonic() + 60  # a generous bound for a loaded machine, not a speed check
-        status = None
+        status, started = None, 0
         while time.monotonic() < deadline:
             with year_db.engine.connect() as conn:
                 status = conn.scalar(
                     sa.text("SELECT status::text FROM procrastinate_jobs WHERE args->>'invoice_id' = :i"),
                     {"i": str(invoice.id)},
                 )
-            if status == "succeeded":
+            with year_db.engine.connect() as conn:
+                started = conn.scalar(sa.text("SELECT count(*) FROM procrastinate_workers"))
+            if status == "succeeded" and started == len(workers):  # both up (their signal handlers too)
                 break
             time.sleep(0.2)
-        assert status == "succeeded"
+        assert status == "succeeded" and started == len(workers)
     finally:
         for process in workers:
             process.send_signal(signal.SIGTERM)

@@ -55,3 +55,16 @@ def test_audit_filter_ids_parse_at_the_edge() -> None:
     for field in ("user_id", "company_id"):
         with pytest.raises(NotFound):
             audit_filter_arg({field: "nope"})
+
+
+def test_money_and_whole_numbers_from_forms() -> None:
+    from dashboard.state.args import int_arg, money_arg
+
+    assert [money_arg(v) for v in ("12", "12.5", "12.34", "0,99")] == [1200, 1250, 1234, 99]
+    for bad in ("", "0", "-1", "1.234", "1e3", "abc", 12):
+        with pytest.raises(ValidationFailed):
+            money_arg(bad)
+    assert int_arg("42", 0, 100) == 42
+    for bad in ("-1", "101", "4.2", ""):
+        with pytest.raises(ValidationFailed):
+            int_arg(bad, 0, 100)

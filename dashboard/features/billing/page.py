@@ -74,7 +74,15 @@ def _invoice_row(invoice: ObjectVar[InvoiceRow]) -> rx.Component:
         rx.table.cell(invoice.total),
         rx.table.cell(invoice.balance),
         rx.table.cell(invoice.due),
-        rx.table.cell(rx.el.a(t("billing.pdf"), href=invoice.pdf, download=True, data_testid="invoice-pdf")),
+        rx.table.cell(
+            rx.button(
+                t("billing.pdf"),
+                size="1",
+                variant="outline",
+                on_click=BillingState.download_invoice(invoice.id),
+                data_testid="invoice-pdf",
+            )
+        ),
         data_testid="invoice-row",
     )
 

@@ -35,7 +35,6 @@ class InvoiceRow:
     issued: str
     due: str
     period: str
-    pdf: str  # the download route
 
 
 @dataclasses.dataclass
@@ -47,6 +46,11 @@ class PaymentRow:
     reference: str
     reason: str
     paid: str
+
+
+def pdf_route(invoice_id: object) -> str:
+    """dashboard/api/billing.py's invoice PDF route."""
+    return f"/api/billing/invoices/{invoice_id}/pdf"
 
 
 def plan_row(plan: billing.PlanInfo) -> PlanRow:
@@ -82,7 +86,6 @@ def invoice_row(invoice: billing.InvoiceInfo) -> InvoiceRow:
         issued=when(invoice.issued_at),
         due=when(invoice.due_at),
         period=period,
-        pdf=f"/api/billing/invoices/{invoice.id}/pdf",
     )
 
 

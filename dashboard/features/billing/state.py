@@ -6,8 +6,17 @@ from __future__ import annotations
 import dataclasses
 
 import reflex as rx
+from reflex.event import EventSpec
 
-from dashboard.features.billing.rows import InvoiceRow, PaymentRow, PlanRow, invoice_row, payment_row, plan_row
+from dashboard.features.billing.rows import (
+    InvoiceRow,
+    PaymentRow,
+    PlanRow,
+    invoice_row,
+    payment_row,
+    pdf_route,
+    plan_row,
+)
 from dashboard.state.args import uuid_arg
 from dashboard.state.base import AuthState, requires
 from dashboard.state.rows import when
@@ -108,3 +117,12 @@ class BillingState(AuthState):
             billing.resume(session, actor)
         self._fill(actor)
         self.notice_key = "billing.done_resumed"
+
+    @requires(Action.INVOICE_DOWNLOAD)
+    def download_invoice(self, actor: Actor, invoice_id: str) -> EventSpec:
+        """Point the browser at the PDF route (which checks everything again); the manager's own
+        company's invoice or, for the operator, any: another company's is "not found" here too."""
+        target = uuid_arg(invoice_id)
+        with tenant_scope(actor) as session:
+            invoice = billing.get_invoice(session, actor, target)
+        return rx.download(url=pdf_route(invoice.id), filename=f"{invoice.number}.pdf")

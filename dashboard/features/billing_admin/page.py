@@ -12,6 +12,7 @@ from dashboard.components.forms import labelled, native_select, option, text_fie
 from dashboard.components.layout import page_frame
 from dashboard.components.table import data_table
 from dashboard.features.billing.rows import InvoiceRow, PlanRow
+from dashboard.features.billing.state import BillingState
 from dashboard.features.billing_admin.state import BillingAdminState, CompanyOption, PlansState, SubscriptionRow
 from dashboard.i18n import t, t_var
 from models import InvoiceStatus
@@ -58,7 +59,9 @@ def _invoice_row(row: ObjectVar[InvoiceRow]) -> rx.Component:
         rx.table.cell(row.due),
         rx.table.cell(
             rx.hstack(
-                rx.el.a(t("billing.pdf"), href=row.pdf, download=True),
+                rx.button(
+                    t("billing.pdf"), size="1", variant="outline", on_click=BillingState.download_invoice(row.id)
+                ),
                 rx.cond(
                     row.status == "open",
                     rx.hstack(
