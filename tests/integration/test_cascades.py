@@ -83,7 +83,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 # A row of the docs' tables: | `fk_name` | columns | `ON DELETE action` | why |
-DOC_ROW = re.compile(r"^\| `(fk_\w+)` \| [^|]+ \| `([A-Z ()_a-z]+)` \|", re.MULTILINE)
+DOC_ROW = re.compile(r"^\| `((?:fk|procrastinate)_\w+)` \| [^|]+ \| `([A-Z ()_a-z]+)` \|", re.MULTILINE)
 
 
 def on_delete(definition: str) -> str:
