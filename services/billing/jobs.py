@@ -160,8 +160,9 @@ def chase_overdue(session: Session) -> int:
         due_at = invoice.due_at or now
         balance = money.format_money(invoice.total_minor - invoices.paid_minor(session, invoice.id), invoice.currency)
         if due_at + grace <= now:
-            _set_status(session, subscription, SubscriptionStatus.UNPAID)
-            account.set_read_only_at(session, subscription.company_id, now)
+            if subscription.status is not SubscriptionStatus.UNPAID:  # read-only since the first unpaid invoice
+                _set_status(session, subscription, SubscriptionStatus.UNPAID)
+                account.set_read_only_at(session, subscription.company_id, now)
             _remind(
                 session,
                 invoice,

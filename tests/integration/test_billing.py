@@ -424,3 +424,19 @@ def test_the_jobs_twice_issue_each_invoice_once(world: World, move: Callable[[fl
     assert [r.period_start.day for r in rows if r.period_start] == [31, 28, 31, 30]  # from the anchor, no drift
     sub = world.db.exec(select(Subscription).where(Subscription.company_id == world.acme.id)).one()
     assert sub.status is SubscriptionStatus.PAST_DUE or sub.status is SubscriptionStatus.ACTIVE
+
+
+def test_a_later_unpaid_invoice_keeps_the_first_read_only_moment(
+    world: World, move: Callable[[float], None], outbox: None
+) -> None:
+    billing.subscribe(world.db, world.m, world.small.id)
+    move(28 * DAY)  # the first invoice is due + grace days old: unpaid, read-only from now
+    billing.run_billing_jobs(world.db)
+    world.db.refresh(world.acme)
+    first = world.acme.read_only_at
+    assert first == START + timedelta(days=28)
+    move(60 * DAY)  # the second invoice goes the same way
+    billing.run_billing_jobs(world.db)
+    world.db.refresh(world.acme)
+    assert world.acme.read_only_at == first
+    assert billing.overview(world.db, world.m).state == "unpaid"
