@@ -440,3 +440,12 @@ def test_a_later_unpaid_invoice_keeps_the_first_read_only_moment(
     world.db.refresh(world.acme)
     assert world.acme.read_only_at == first
     assert billing.overview(world.db, world.m).state == "unpaid"
+
+
+def test_a_retired_plan_keeps_its_subscribers(world: World, move: Callable[[float], None]) -> None:
+    billing.subscribe(world.db, world.m, world.small.id)
+    billing.set_plan_active(world.db, world.admin, world.small.id, False)
+    move(28 * DAY)
+    assert billing.renew_subscriptions(world.db) == 1  # renewed on the retired plan, at its price
+    assert billing.list_invoices(world.db, world.m)[0].total_minor == 1000
+    assert billing.overview(world.db, world.m).plan.id == world.small.id  # type: ignore[union-attr]
