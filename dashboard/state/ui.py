@@ -13,7 +13,10 @@ class UIState(rx.State):
     lang: str = rx.LocalStorage(DEFAULT_LANGUAGE, name="wd_lang", sync=True)
 
     @public
-    def set_language(self, lang: str) -> None:
-        """Any browser may call this; it only changes its own language choice."""
+    async def set_language(self, lang: str) -> None:
+        """Any browser may call this; it only changes its own language choice.
+
+        Async, so it runs on the event loop: it does no I/O, and a thread hop would cost more than
+        the work (bench/event_loop.py measures this round trip while other sockets do slow work)."""
         if isinstance(lang, str) and lang in LANGUAGES:
             self.lang = lang
