@@ -3,6 +3,7 @@
 This module is the domain's public surface: other domains and the UI import only these names.
 """
 
+from services.work.project_count import visible_project_count
 from services.work.projects import (
     ProjectArchived,
     ProjectSummary,
@@ -18,5 +19,6 @@ __all__ = [
     "count_projects",
     "list_projects",
     "project_for_work",
+    "visible_project_count",
     "visible_projects_query",
 ]

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
-from dashboard.state.base import AuthState, requires
+from dashboard.state.base import AuthState, off_loop, requires
 from models import Role
 from services.core.actor import Actor
 from services.core.db import tenant_scope
 from services.core.policy import Action
 from services.tenants import count_companies
-from services.work import count_projects
+from services.work import visible_project_count
+
+
+def _count_companies(actor: Actor) -> int:
+    with tenant_scope(actor) as session:
+        return count_companies(session, actor)
 
 
 class HomeState(AuthState):
@@ -15,12 +20,12 @@ class HomeState(AuthState):
     count: int = 0
 
     @requires(Action.HOME_VIEW)
-    def load(self, actor: Actor) -> None:
+    async def load(self, actor: Actor) -> None:
+        """Async: a project count the cache can answer needs no thread (services.work.project_count)."""
         self.summary_key = f"home.summary.{actor.role.value}"
-        with tenant_scope(actor) as session:
-            if actor.role is Role.ADMIN:
-                self.count_label_key = "home.companies_count"
-                self.count = count_companies(session, actor)
-            else:
-                self.count_label_key = "home.projects_count"
-                self.count = count_projects(session, actor)
+        if actor.role is Role.ADMIN:
+            self.count_label_key = "home.companies_count"
+            self.count = await off_loop(_count_companies, actor)
+        else:
+            self.count_label_key = "home.projects_count"
+            self.count = await visible_project_count(actor, off_loop)
