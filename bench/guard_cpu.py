@@ -3,8 +3,11 @@
 Starts its own PostgreSQL, Redis and S3 (devtools), migrates and seeds a database, then two apps on
 this machine, both `reflex run --env prod --backend-only` with the same number of Granian workers
 and Reflex's Redis state manager on the same Redis:
-- ours, whose event is the home page's `HomeState.load` (guard + one count query), called by the
-  demo manager, signed in through the real login route (the session cookie rides on the handshake);
+- ours, whose event is the home page's `HomeState.load` (guard + the company's project count), called
+  by the demo manager, signed in through the real login route (the session cookie rides on the
+  handshake). The count comes from services/work/project_count.py's cache when it may answer (one
+  Redis MGET on the event loop); with `--miss` every event follows a bump of the generation (as after
+  a project or membership change), so each one counts in the database, in a worker thread;
 - a bare app written to a temp dir, whose event is `CounterState.increment` (`counter += 1`).
 Only the backend runs: the built pages play no part in a websocket event, and skipping the frontend
 build keeps the script quick. Each app is driven alone (the other idles) by 1 and by N concurrent
@@ -15,7 +18,7 @@ information only, the CPU that PostgreSQL and Redis spent per event.
 
 Works on older checkouts too (the flat `services/` layout, before `devtools/`): copy it into their
 `bench/` and run it with their virtualenv.
-    .venv/bin/python bench/guard_cpu.py [--seconds 10] [--clients 1 50] [--workers 2] [--repeat 1]
+    .venv/bin/python bench/guard_cpu.py [--seconds 10] [--clients 1 50] [--workers 2] [--repeat 1] [--miss]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import textwrap
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -106,6 +110,7 @@ class App:
     event: str  # full handler name
     answer_state: str  # the state whose delta answers the event
     cookie: str | None = None
+    before_call: Callable[[], object] | None = None  # the driver's own work before each event (not measured)
 
 
 def frontend_env() -> dict[str, str]:
@@ -163,6 +168,13 @@ def home_load_event() -> tuple[str, str]:
     return f"{home.get_full_name()}.load", home.get_full_name()
 
 
+def cache_buster() -> Callable[[], object]:
+    """An INCR of the project count cache's global generation: the next count is read from the database."""
+    redis = first_module("services.core.redis_client").get_redis()
+    key = first_module("services.work.project_count").GLOBAL_KEY
+    return lambda: redis.incr(key)
+
+
 def bare_event() -> tuple[str, str]:
     import reflex as rx
     from reflex.utils import format as rx_format
@@ -197,6 +209,8 @@ class Client:
 
     def call(self) -> float:
         self.answered.clear()
+        if self.app.before_call is not None:
+            self.app.before_call()
         start = time.perf_counter()
         router_data = {"pathname": "/", "asPath": "/", "query": {}}
         self.sio.emit("event", {"name": self.app.event, "payload": {}, "router_data": router_data}, namespace=NAMESPACE)
@@ -306,6 +320,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--workers", type=int, default=2, help="Granian workers of each app")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each app and client count (medians)")
+    parser.add_argument(
+        "--miss",
+        action="store_true",
+        help="bump the project count's generation before each event of ours: no cache hits",
+    )
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="workdash-guard-cpu-"))
@@ -344,12 +363,16 @@ def main() -> None:
         ours_proc = start_reflex(ROOT, port, ours_env, root / "ours.log")
         ours = App("ours", ours_proc, f"http://localhost:{port}", *home_load_event())
         ours.cookie = manager_cookie(ours.url)
+        if args.miss:
+            ours.before_call = cache_buster()
         apps.append(ours)
 
         print(
             f"{os.cpu_count()} CPUs, {args.workers} Granian workers per app, {args.repeat} x {args.seconds:.0f} s runs"
         )
         print(f"bare: {apps[0].event}\nours: {ours.event} (as the demo manager)")
+        if args.miss:
+            print("ours: every event follows a bump of the project count's generation (a cache miss each time)")
         runs = [
             drive(app, clients, args.seconds, backing)
             for _ in range(args.repeat)
