@@ -5,11 +5,15 @@ is a transaction of four round trips in a worker thread. From this cache a call 
 MGET on the event loop: no thread, no database (bench/guard_cpu.py measures it).
 
 How a count stays true:
+- `count_projects` counts rows: which projects exist and, for workers and clients, which memberships
+  do (no other column of a project counts: an archived project is still counted). Keep it so, or
+  widen what bumps below.
 - Every company has a generation in Redis, and there is one global generation. A commit that
-  inserted, updated or deleted a Project or ProjectMember row through the ORM bumps the generation of
-  each company it touched; a bulk UPDATE/DELETE statement on those tables (whose rows' companies
-  are unknown here) bumps the global one. The bump runs right after the commit (`after_commit`), in
-  the committing thread, whatever domain committed.
+  inserted or deleted a Project row, or inserted, updated or deleted a ProjectMember row, through the
+  ORM bumps the generation of each company it touched; a bulk DELETE of either table or a bulk UPDATE
+  of memberships (whose rows' companies are unknown here) bumps the global one. Updates of a
+  project's own columns (its name, status, task counter) bump nothing. The bump runs right after the
+  commit (`after_commit`), in the committing thread, whatever domain committed.
 - A read takes both generations (one MGET) BEFORE it counts, and stores the count under them; an
   entry is served only while both are unchanged. A count read before a commit is thus never served
   after that commit's bump, on any process.
@@ -53,7 +57,8 @@ KEY_PREFIX = "workdash:project_count:gen:"
 GLOBAL_KEY = KEY_PREFIX + "all"
 MAX_AGE_S = 30.0
 MAX_ENTRIES = 10_000  # past this the cache starts over (one entry per signed-in actor)
-_TABLES = frozenset({Project.__tablename__, ProjectMember.__tablename__})
+_COUNTED_ROWS = frozenset({Project.__tablename__, ProjectMember.__tablename__})
+_MEMBERSHIPS = frozenset({ProjectMember.__tablename__})
 _DIRTY = "workdash.project_count_dirty"  # Session.info: company ids (None: global) to bump after commit
 
 
@@ -152,17 +157,24 @@ def _dirty(session: orm.Session) -> set[uuid.UUID | None]:
 @event.listens_for(Session, "after_flush")
 def _note_flushed_rows(session: Session, flush_context: UOWTransaction) -> None:
     # After a flush the new/dirty/deleted collections still hold what was flushed.
-    for row in (*session.new, *session.dirty, *session.deleted):
+    for row in (*session.new, *session.deleted):
         if isinstance(row, Project | ProjectMember):
+            _dirty(session).add(row.company_id)
+    for row in session.dirty:
+        if isinstance(row, ProjectMember):
             _dirty(session).add(row.company_id)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _note_bulk_statements(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete):
+    if state.is_delete:
+        tables = _COUNTED_ROWS
+    elif state.is_update:
+        tables = _MEMBERSHIPS
+    else:
         return
     table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in _TABLES:
+    if getattr(table, "name", None) in tables:
         _dirty(state.session).add(None)
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import col, delete
+from sqlmodel import col, delete, update
 
-from models import Company, Project, ProjectMember, Role, User
+from models import Company, Project, ProjectMember, ProjectStatus, Role, User
 from services.core.actor import Actor
 from services.core.redis_client import get_redis
 from services.identity import auth
@@ -93,6 +93,23 @@ def test_membership_changes_reach_a_workers_count(world: World, owner_engine: En
         session.execute(delete(ProjectMember).where(col(ProjectMember.user_id) == world.worker.id))
     assert count(worker, counter) == 0
     assert counter.database_reads == 3
+
+
+def test_a_projects_own_columns_bump_nothing(world: World, owner_engine: Engine) -> None:
+    """Renaming, archiving or numbering tasks changes no count: the entry stays (no global bump either)."""
+    manager, counter = world.actor(world.manager), Counter()
+    assert count(manager, counter) == 1
+    with committed_session(owner_engine) as session:
+        project = session.get(Project, world.project.id)
+        assert project is not None
+        project.name, project.status = "Renamed", ProjectStatus.ARCHIVED
+        session.add(project)
+        session.flush()
+        session.execute(
+            update(Project).where(col(Project.id) == project.id).values(task_counter=Project.task_counter + 1)
+        )
+    assert count(manager, counter) == 1
+    assert counter.database_reads == 1
 
 
 def test_each_actor_has_their_own_count(world: World) -> None:
