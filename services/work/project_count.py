@@ -74,6 +74,7 @@ class _Entry:
 
 
 _entries: dict[str, _Entry] = {}
+_outage = [False]  # Redis failed on the last read (its warning is logged)
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis[str]] = weakref.WeakKeyDictionary()
 
 
@@ -103,8 +104,11 @@ async def _generations(company_id: uuid.UUID) -> tuple[str | None, str | None] |
     try:
         values = await client.mget(GLOBAL_KEY, company_key(company_id))
     except (redis.RedisError, OSError):
-        log.warning("project count cache: Redis unreachable, counting in the database", exc_info=True)
+        if not _outage[0]:  # once per outage, not once per page load
+            log.warning("project count cache: Redis unreachable, counting in the database", exc_info=True)
+        _outage[0] = True
         return None
+    _outage[0] = False
     return values[0], values[1]
 
 
@@ -119,7 +123,7 @@ async def visible_project_count(actor: Actor, run_blocking: Callable[[Callable[[
     `run_blocking(fn)` runs the database count off the loop (the dashboard's `off_loop`).
     """
     authorize(actor, Action.PROJECT_LIST)
-    if actor.company_id is None:  # the operator counts companies, not projects; nothing to cache
+    if actor.company_id is None:  # no company to key a generation by: not cached
         return await run_blocking(lambda: _count_in_database(actor))
     generations = await _generations(actor.company_id)
     key = _actor_key(actor)

@@ -20,6 +20,7 @@ from sqlmodel import col, delete, update
 from models import Company, Project, ProjectMember, ProjectStatus, Role, User
 from services.core.actor import Actor
 from services.core.redis_client import get_redis
+from services.core.settings import get_settings
 from services.identity import auth
 from services.work import project_count
 from services.work.project_count import company_key, visible_project_count
@@ -144,3 +145,12 @@ def test_another_companys_commit_leaves_the_entry_alone(world: World, owner_engi
         assert counter.database_reads == 1
     finally:
         delete_committed(owner_engine, companies=[other_id], users=[])
+
+
+def test_without_redis_every_count_reads_the_database(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    unreachable = get_settings().model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    monkeypatch.setattr(project_count, "get_settings", lambda: unreachable)
+    manager, counter = world.actor(world.manager), Counter()
+    assert count(manager, counter) == 1
+    assert count(manager, counter) == 1
+    assert counter.database_reads == 2
