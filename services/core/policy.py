@@ -41,6 +41,14 @@ class Action(StrEnum):
     # projects
     PROJECT_LIST = "project.list"
     PROJECT_MEMBERS_EDIT = "project.members_edit"  # who (workers, clients) is on which project
+    # the task board (clients never see it: their view is the portal)
+    BOARD_VIEW = "board.view"  # a project's board, its tasks and a task's detail (the operator's view is audited)
+    TASK_CREATE = "task.create"
+    TASK_EDIT = "task.edit"  # every field, and moves between columns up to "done"
+    TASK_DELETE = "task.delete"
+    LABEL_EDIT = "label.edit"  # a project's labels and their colours
+    TASK_EXPORT = "task.export"  # CSV of the filtered board
+    MY_TASKS = "task.mine"  # tasks assigned to oneself, across projects
     # the company's people
     TEAM_VIEW = "team.view"  # members with role and status, pending invitations
     MEMBER_INVITE = "member.invite"
@@ -78,6 +86,7 @@ A, M, W, C = Role.ADMIN, Role.MANAGER, Role.WORKER, Role.CLIENT
 EVERYONE_SELF = {A: Scope.SELF, M: Scope.SELF, W: Scope.SELF, C: Scope.SELF}
 MANAGER_COMPANY = {M: Scope.COMPANY}
 OPERATOR = {A: Scope.ALL}
+TEAM_PROJECTS = {M: Scope.COMPANY, W: Scope.PROJECTS}  # the board's people: a manager's company, a worker's projects
 
 RULES: dict[Action, dict[Role, Scope]] = {
     Action.HOME_VIEW: EVERYONE_SELF,
@@ -86,6 +95,13 @@ RULES: dict[Action, dict[Role, Scope]] = {
     Action.PASSWORD_CHANGE: EVERYONE_SELF,
     Action.PROJECT_LIST: {M: Scope.COMPANY, W: Scope.PROJECTS, C: Scope.PROJECTS},
     Action.PROJECT_MEMBERS_EDIT: MANAGER_COMPANY,
+    Action.BOARD_VIEW: {A: Scope.ALL, M: Scope.COMPANY, W: Scope.PROJECTS},
+    Action.TASK_CREATE: TEAM_PROJECTS,
+    Action.TASK_EDIT: TEAM_PROJECTS,
+    Action.TASK_DELETE: MANAGER_COMPANY,
+    Action.LABEL_EDIT: TEAM_PROJECTS,
+    Action.TASK_EXPORT: TEAM_PROJECTS,
+    Action.MY_TASKS: TEAM_PROJECTS,
     Action.TEAM_VIEW: MANAGER_COMPANY,
     Action.MEMBER_INVITE: MANAGER_COMPANY,
     Action.MEMBER_CHANGE_ROLE: MANAGER_COMPANY,
@@ -116,6 +132,13 @@ EFFECTS: dict[Action, Effect] = {
     Action.PASSWORD_CHANGE: ACC,
     Action.PROJECT_LIST: R,
     Action.PROJECT_MEMBERS_EDIT: W_,
+    Action.BOARD_VIEW: R,
+    Action.TASK_CREATE: W_,
+    Action.TASK_EDIT: W_,
+    Action.TASK_DELETE: W_,
+    Action.LABEL_EDIT: W_,
+    Action.TASK_EXPORT: R,
+    Action.MY_TASKS: R,
     Action.TEAM_VIEW: R,
     Action.MEMBER_INVITE: W_,
     Action.MEMBER_CHANGE_ROLE: W_,
@@ -144,6 +167,13 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.PASSWORD_CHANGE: "Change own password (ends every other session)",
     Action.PROJECT_LIST: "List projects with task counts",
     Action.PROJECT_MEMBERS_EDIT: "Choose which workers and clients are on a project",
+    Action.BOARD_VIEW: "Open a project's task board and a task's detail (the operator: read-only, audited)",
+    Action.TASK_CREATE: "Create a task on a project's board",
+    Action.TASK_EDIT: "Edit a task and move it between columns up to done (approval is the client's)",
+    Action.TASK_DELETE: "Delete a task (its number is never reused)",
+    Action.LABEL_EDIT: "Create and delete a project's labels",
+    Action.TASK_EXPORT: "Export the filtered board as CSV",
+    Action.MY_TASKS: "List the tasks assigned to oneself across projects",
     Action.TEAM_VIEW: "See members (role, status) and pending invitations",
     Action.MEMBER_INVITE: "Invite someone by email as manager, worker or client",
     Action.MEMBER_CHANGE_ROLE: "Change a member's role between manager, worker and client",

@@ -1,8 +1,9 @@
-"""Work: projects (and, as they land, tasks, comments and files).
+"""Work: projects, tasks on their boards, labels (comments and files come next).
 
 This module is the domain's public surface: other domains and the UI import only these names.
 """
 
+from services.work import live
 from services.work.project_count import visible_project_count
 from services.work.projects import (
     ProjectArchived,
@@ -12,13 +13,74 @@ from services.work.projects import (
     project_for_work,
     visible_projects_query,
 )
+from services.work.tasks import (
+    COLUMN_PAGE,
+    LABEL_COLORS,
+    MAX_DESCRIPTION,
+    MAX_SEARCH,
+    MAX_TITLE,
+    Board,
+    Column,
+    DueFilter,
+    LabelInfo,
+    PersonOption,
+    StatusNotAllowed,
+    TaskCard,
+    TaskConflict,
+    TaskDetail,
+    TaskFields,
+    TaskFilter,
+    board,
+    column_page,
+    create_label,
+    create_task,
+    delete_label,
+    delete_task,
+    edit_task,
+    export_csv,
+    move_task,
+    my_tasks,
+    renumber_column,
+    task_card,
+    task_detail,
+)
 
 __all__ = [
+    "COLUMN_PAGE",
+    "LABEL_COLORS",
+    "MAX_DESCRIPTION",
+    "MAX_SEARCH",
+    "MAX_TITLE",
+    "Board",
+    "Column",
+    "DueFilter",
+    "LabelInfo",
+    "PersonOption",
     "ProjectArchived",
     "ProjectSummary",
+    "StatusNotAllowed",
+    "TaskCard",
+    "TaskConflict",
+    "TaskDetail",
+    "TaskFields",
+    "TaskFilter",
+    "board",
+    "column_page",
     "count_projects",
+    "create_label",
+    "create_task",
+    "delete_label",
+    "delete_task",
+    "edit_task",
+    "export_csv",
     "list_projects",
+    "live",
+    "move_task",
+    "my_tasks",
     "project_for_work",
+    "renumber_column",
+    "task_card",
+    "task_detail",
     "visible_project_count",
     "visible_projects_query",
 ]

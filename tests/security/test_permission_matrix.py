@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, select
 
-from models import Invitation, Role, User, UserSession
+from models import Invitation, Label, Role, Task, TaskStatus, User, UserSession
 from services import billing
 from services.audit import records as audit_service
 from services.core import mailer
@@ -25,7 +25,7 @@ from services.core.settings import get_settings
 from services.identity import accounts, auth
 from services.people import invitations, team
 from services.tenants import companies
-from services.work import projects
+from services.work import TaskFields, TaskFilter, projects, tasks
 from tests.security.world import PASSWORD, Side, World, build_world, make_session
 
 pytestmark = pytest.mark.integration
@@ -170,6 +170,44 @@ def _invoice_voided(db: Session, actor: Actor, side: Side, world: World) -> bool
     return side.invoice.status.value == "void"
 
 
+def _board_viewed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    found = tasks.board(db, actor, side.project.id)
+    return side.task.title in {card.title for column in found.columns for card in column.cards}
+
+
+def _task_created(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    detail = tasks.create_task(db, actor, side.project.id, TaskFields(title="Matrix task"))
+    return db.get(Task, detail.card.id) is not None
+
+
+def _task_moved(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    tasks.move_task(db, actor, side.task.id, side.task.version, TaskStatus.REVIEW)
+    db.refresh(side.task)
+    return side.task.status is TaskStatus.REVIEW
+
+
+def _task_deleted(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    tasks.delete_task(db, actor, side.task.id, side.task.version)
+    return db.exec(select(Task).where(Task.id == side.task.id)).first() is None
+
+
+def _label_created(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    info = tasks.create_label(db, actor, side.project.id, "Matrix label", "#ef4444")
+    return db.get(Label, info.id) is not None
+
+
+def _tasks_exported(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return side.task.title in tasks.export_csv(db, actor, side.project.id, TaskFilter())
+
+
+def _my_tasks(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    if side is world.own and actor.company_id is not None:  # a task can only be assigned within its company
+        side.task.assignee_id = actor.user_id
+        db.add(side.task)
+        db.flush()
+    return side.task.id in {card.id for card in tasks.my_tasks(db, actor)}
+
+
 def _home(db: Session, actor: Actor, side: Side, world: World) -> bool:
     authorize(actor, Action.HOME_VIEW)
     return True
@@ -182,6 +220,13 @@ CASES: dict[Action, Case] = {
     Action.PASSWORD_CHANGE: Case(_password_changed, targeted=False),
     Action.PROJECT_LIST: Case(_project_listed),
     Action.PROJECT_MEMBERS_EDIT: Case(_members_edited),
+    Action.BOARD_VIEW: Case(_board_viewed),
+    Action.TASK_CREATE: Case(_task_created),
+    Action.TASK_EDIT: Case(_task_moved),
+    Action.TASK_DELETE: Case(_task_deleted),
+    Action.LABEL_EDIT: Case(_label_created),
+    Action.TASK_EXPORT: Case(_tasks_exported),
+    Action.MY_TASKS: Case(_my_tasks),
     Action.TEAM_VIEW: Case(_member_listed),
     Action.MEMBER_INVITE: Case(_invited),
     Action.MEMBER_CHANGE_ROLE: Case(_role_changed),

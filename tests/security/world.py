@@ -10,7 +10,19 @@ from functools import lru_cache
 
 from sqlmodel import Session
 
-from models import Company, Invitation, Invoice, InvoiceStatus, Plan, Project, Role, Subscription, User, UserSession
+from models import (
+    Company,
+    Invitation,
+    Invoice,
+    InvoiceStatus,
+    Plan,
+    Project,
+    Role,
+    Subscription,
+    Task,
+    User,
+    UserSession,
+)
 from services.audit import records as audit
 from services.core.actor import Actor
 from services.core.passwords import hash_password
@@ -25,6 +37,7 @@ from tests.factories import (
     make_project,
     make_session,
     make_subscription,
+    make_task,
     make_user,
 )
 
@@ -54,6 +67,7 @@ class Side:
     plan: Plan  # the plan its subscription is on (the operator's catalogue: not the company's)
     subscription: Subscription
     invoice: Invoice  # open, 29.00 USD
+    task: Task  # on `project`, version 1, in "to do"
 
     def actor_user(self, role: Role, member: bool) -> User:
         if role is Role.MANAGER:
@@ -116,6 +130,7 @@ def build_side(db: Session, name: str) -> Side:
         plan=plan,
         subscription=subscription,
         invoice=make_invoice(db, company, plan, subscription, status=InvoiceStatus.OPEN),
+        task=make_task(db, project, f"{name} task {secrets.token_hex(3)}", created_by=users["manager"]),
     )
 
 
