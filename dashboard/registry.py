@@ -22,6 +22,8 @@ from dashboard.features.billing.page import billing_page
 from dashboard.features.billing.state import BillingState
 from dashboard.features.billing_admin.page import billing_admin_page, plans_page
 from dashboard.features.billing_admin.state import BillingAdminState, PlansState
+from dashboard.features.board.page import board_page
+from dashboard.features.board.state import PROJECT_PARAM, BoardState
 from dashboard.features.companies.page import companies_page, company_detail_page
 from dashboard.features.companies.state import DETAIL_PARAM, CompaniesState, CompanyDetailState
 from dashboard.features.home.page import home_page
@@ -30,6 +32,8 @@ from dashboard.features.invite.page import invite_page
 from dashboard.features.invite.state import TOKEN_PARAM, InviteState
 from dashboard.features.login.page import login_page
 from dashboard.features.login.state import LoginState
+from dashboard.features.my_tasks.page import my_tasks_page
+from dashboard.features.my_tasks.state import MyTasksState
 from dashboard.features.outbox.page import outbox_page
 from dashboard.features.outbox.state import OutboxState
 from dashboard.features.projects.page import projects_page
@@ -79,6 +83,16 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("invite", f"/invite/[{TOKEN_PARAM}]", invite_page, [InviteState.load], "invite.title", None, in_nav=False),
     PageSpec("home", HOME_ROUTE, home_page, [HomeState.load], "home.title", Action.HOME_VIEW),
     PageSpec("projects", "/projects", projects_page, [ProjectsState.load], "projects.title", Action.PROJECT_LIST),
+    PageSpec("my_tasks", "/my-tasks", my_tasks_page, [MyTasksState.load], "my_tasks.title", Action.MY_TASKS),
+    PageSpec(
+        "board",
+        f"/projects/[{PROJECT_PARAM}]/board",
+        board_page,
+        [BoardState.load],
+        "board.title",
+        Action.BOARD_VIEW,
+        in_nav=False,
+    ),
     PageSpec(
         "team",
         "/team",

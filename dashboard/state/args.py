@@ -19,12 +19,15 @@ from datetime import date
 from enum import Enum
 from typing import Any, TypeVar
 
+from models import TaskPriority, TaskStatus
 from services.audit import AuditFilter
 from services.core.errors import NotFound, ValidationFailed
+from services.work import MAX_DESCRIPTION, MAX_SEARCH, MAX_TITLE, DueFilter, TaskFields, TaskFilter
 
 MAX_FORM_FIELDS = 1200  # a membership form has one checkbox per member
 MAX_FIELD_LENGTH = 2048
 MAX_ID_LENGTH = 64
+UNASSIGNED = "none"  # the assignee filter's value for "nobody"
 FILTER_FIELDS = ("user_id", "action", "date_from", "date_to", "company_id")  # the audit filters, by name
 
 E = TypeVar("E", bound=Enum)
@@ -61,7 +64,9 @@ def enum_arg(value: Any, choices: Collection[E]) -> E:
 
 
 def int_arg(value: Any, low: int, high: int) -> int:
-    """A whole number typed into a form (text), within [low, high]."""
+    """A whole number within [low, high]: typed into a form (text), or sent as a number (a card's version)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
     text = text_arg(value, 20)
     if not text.isdigit() or not low <= int(text) <= high:
         raise ValidationFailed("error.invalid_number")
@@ -91,11 +96,12 @@ def date_arg(value: Any) -> date | None:
         raise ValidationFailed("error.invalid_date") from exc
 
 
-def form_arg(value: Any) -> dict[str, str]:
+def form_arg(value: Any, max_field: int = MAX_FIELD_LENGTH) -> dict[str, str]:
     """Submitted form data: a bounded mapping of text fields.
 
     Reflex adds the value of every field with an id; a field that is not on the page (say a filter
-    shown to the operator only) comes as null: read as "".
+    shown to the operator only) comes as null: read as "". `max_field` bounds each value (a task's
+    description is longer than any other field).
     """
     if not isinstance(value, Mapping) or len(value) > MAX_FORM_FIELDS:
         raise ValidationFailed("error.invalid_input")
@@ -104,7 +110,7 @@ def form_arg(value: Any) -> dict[str, str]:
         if not isinstance(key, str) or not isinstance(item, str | bool | None) or len(key) > 128:
             raise ValidationFailed("error.invalid_input")
         text = item if isinstance(item, str) else ("on" if item else "")
-        if len(text) > MAX_FIELD_LENGTH:
+        if len(text) > max_field:
             raise ValidationFailed("error.invalid_input")
         fields[key] = text
     return fields
@@ -124,4 +130,36 @@ def audit_filter_arg(fields: Mapping[str, str]) -> AuditFilter:
         date_from=date_arg(fields.get("date_from", "")),
         date_to=date_arg(fields.get("date_to", "")),
         company_id=uuid_arg(company_id) if company_id else None,
+    )
+
+
+def task_filter_arg(fields: Mapping[str, str]) -> TaskFilter:
+    """The board's filter form: assignee ("" anyone, "none" unassigned, else an id), label, priority,
+    due ("", overdue, week, none) and a search text; every field optional."""
+    assignee = fields.get("assignee", "")
+    label = fields.get("label", "")
+    priority = fields.get("priority", "")
+    return TaskFilter(
+        assignee_id=uuid_arg(assignee) if assignee not in ("", UNASSIGNED) else None,
+        unassigned=assignee == UNASSIGNED,
+        label_id=uuid_arg(label) if label else None,
+        priority=enum_arg(priority, list(TaskPriority)) if priority else None,
+        due=enum_arg(fields.get("due", ""), list(DueFilter)),
+        search=text_arg(fields.get("search", ""), MAX_SEARCH),
+    )
+
+
+def task_fields_arg(fields: Mapping[str, str], label_prefix: str) -> TaskFields:
+    """A task's form: title, description, status, priority, assignee ("" nobody), due date, the ticked
+    label boxes (`<label_prefix><id>`) and the client-sharing box."""
+    assignee = fields.get("assignee", "")
+    return TaskFields(
+        title=text_arg(fields.get("title", ""), MAX_TITLE * 4),
+        description=text_arg(fields.get("description", ""), MAX_DESCRIPTION, strip=False),
+        status=enum_arg(fields.get("status", TaskStatus.TODO.value), list(TaskStatus)),
+        priority=enum_arg(fields.get("priority", TaskPriority.MEDIUM.value), list(TaskPriority)),
+        assignee_id=uuid_arg(assignee) if assignee else None,
+        due_date=date_arg(fields.get("due_date", "")),
+        label_ids=tuple(prefixed_ids(fields, label_prefix)),
+        shared_with_client=bool(fields.get("shared_with_client", "")),
     )

@@ -3,7 +3,9 @@
 This module is the domain's public surface: other domains and the UI import only these names.
 """
 
-from services.work import live
+from services.work.live import CHANNEL_PREFIX as BOARD_CHANNEL_PREFIX
+from services.work.live import parse_message as parse_board_news
+from services.work.live import project_of_channel as board_of_channel
 from services.work.project_count import visible_project_count
 from services.work.projects import (
     ProjectArchived,
@@ -19,6 +21,7 @@ from services.work.tasks import (
     MAX_DESCRIPTION,
     MAX_SEARCH,
     MAX_TITLE,
+    NO_FILTER,
     Board,
     Column,
     DueFilter,
@@ -31,6 +34,7 @@ from services.work.tasks import (
     TaskFields,
     TaskFilter,
     board,
+    column_counts,
     column_page,
     create_label,
     create_task,
@@ -46,11 +50,13 @@ from services.work.tasks import (
 )
 
 __all__ = [
+    "BOARD_CHANNEL_PREFIX",
     "COLUMN_PAGE",
     "LABEL_COLORS",
     "MAX_DESCRIPTION",
     "MAX_SEARCH",
     "MAX_TITLE",
+    "NO_FILTER",
     "Board",
     "Column",
     "DueFilter",
@@ -65,6 +71,8 @@ __all__ = [
     "TaskFields",
     "TaskFilter",
     "board",
+    "board_of_channel",
+    "column_counts",
     "column_page",
     "count_projects",
     "create_label",
@@ -74,9 +82,9 @@ __all__ = [
     "edit_task",
     "export_csv",
     "list_projects",
-    "live",
     "move_task",
     "my_tasks",
+    "parse_board_news",
     "project_for_work",
     "renumber_column",
     "task_card",

@@ -115,6 +115,9 @@ class TaskFilter:
     search: str = ""
 
 
+NO_FILTER = TaskFilter()
+
+
 @dataclass(frozen=True)
 class TaskFields:
     """Every field a person edits on a task (the drawer's form, the create form)."""
@@ -300,7 +303,7 @@ def board(
     session: Session,
     actor: Actor,
     project_id: uuid.UUID,
-    filters: TaskFilter = TaskFilter(),
+    filters: TaskFilter = NO_FILTER,
     per_column: int = COLUMN_PAGE,
 ) -> Board:
     """A project's board: each column's count and first `per_column` cards (in order), the project's
@@ -333,6 +336,25 @@ def board(
         labels=project_labels(session, project),
         people=assignable_people(session, project),
     )
+
+
+def column_counts(
+    session: Session, actor: Actor, project_id: uuid.UUID, filters: TaskFilter = NO_FILTER
+) -> dict[TaskStatus, int]:
+    """How many cards each column holds under `filters` (one grouped count; the project is checked by
+    the same rule as the board, here inside the statement)."""
+    authorize(actor, Action.BOARD_VIEW)
+    rows = session.exec(
+        select(Task.status, sa.func.count())
+        .where(
+            col(Task.project_id) == project_id,
+            in_scope(actor, Action.BOARD_VIEW, Task),
+            *filter_conditions(filters, _today()),
+        )
+        .group_by(col(Task.status))
+    ).all()
+    found = dict(rows)
+    return {s: found.get(s, 0) for s in TaskStatus}
 
 
 def column_page(
@@ -431,9 +453,7 @@ def task_detail(session: Session, actor: Actor, project_id: uuid.UUID, number: i
     return _detail(session, project, task)
 
 
-def task_card(
-    session: Session, actor: Actor, task_id: uuid.UUID, filters: TaskFilter = TaskFilter()
-) -> TaskCard | None:
+def task_card(session: Session, actor: Actor, task_id: uuid.UUID, filters: TaskFilter = NO_FILTER) -> TaskCard | None:
     """A task as a board card if the actor may see it and it matches `filters`, else None (the live
     update's re-read: a card that no longer matches leaves the viewer's board)."""
     authorize(actor, Action.BOARD_VIEW)

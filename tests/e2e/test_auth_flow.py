@@ -27,8 +27,8 @@ EXPECTED_NAV = {
         "nav-outbox",
         "nav-account",
     ],
-    Role.MANAGER: ["nav-home", "nav-projects", "nav-team", "nav-audit", "nav-billing", "nav-account"],
-    Role.WORKER: ["nav-home", "nav-projects", "nav-account"],
+    Role.MANAGER: ["nav-home", "nav-projects", "nav-my_tasks", "nav-team", "nav-audit", "nav-billing", "nav-account"],
+    Role.WORKER: ["nav-home", "nav-projects", "nav-my_tasks", "nav-account"],
     Role.CLIENT: ["nav-home", "nav-projects", "nav-account"],
 }
 ROLE_LABEL = {Role.ADMIN: "Administrator", Role.MANAGER: "Manager", Role.WORKER: "Worker", Role.CLIENT: "Client"}

@@ -17,8 +17,10 @@ from dashboard.features.account.state import AccountState
 from dashboard.features.audit.state import AuditState
 from dashboard.features.billing.state import BillingState
 from dashboard.features.billing_admin.state import BillingAdminState, PlansState
+from dashboard.features.board.state import PROJECT_PARAM, BoardState
 from dashboard.features.companies.state import DETAIL_PARAM, CompaniesState, CompanyDetailState
 from dashboard.features.home.state import HomeState
+from dashboard.features.my_tasks.state import MyTasksState
 from dashboard.features.outbox.state import OutboxState
 from dashboard.features.projects.state import ProjectsState
 from dashboard.features.team.state import MEMBER_BOX, PROJECT_BOX, TeamState
@@ -34,6 +36,8 @@ pytestmark = pytest.mark.e2e
 
 NEW_PASSWORD = "matrix-new-passphrase-93"
 INVITEE = "matrix-invitee@example.com"
+MATRIX_TASK = "Matrix handler task"
+MATRIX_LABEL = "Matrix handler label"
 
 
 @dataclass
@@ -213,6 +217,71 @@ def _invoice_voided(call: Call, socket: EventSocket) -> bool:
     return call.scalar("SELECT status = 'void' FROM invoices WHERE id = :i", i=call.side.invoice.id)
 
 
+def _open_board(call: Call, socket: EventSocket) -> list[dict[str, Any]]:
+    """Load the side's board in this socket's BoardState (the writes act on the loaded board)."""
+    ref = str(call.side.project.id)
+    return socket.call(handler(BoardState, "load"), path=f"/projects/{ref}/board", query={PROJECT_PARAM: ref})
+
+
+def _board_viewed(call: Call, socket: EventSocket) -> bool:
+    updates = _open_board(call, socket)
+    return call.side.task.title in repr(merged_delta(updates).get(BoardState.get_full_name(), {}))
+
+
+def _task_created(call: Call, socket: EventSocket) -> bool:
+    _open_board(call, socket)
+    socket.call(handler(BoardState, "create_task"), {"form_data": {"title": MATRIX_TASK, "status": "todo"}})
+    return bool(
+        call.scalar(
+            "SELECT count(*) FROM tasks WHERE project_id = :p AND title = :t", p=call.side.project.id, t=MATRIX_TASK
+        )
+    )
+
+
+def _task_moved(call: Call, socket: EventSocket) -> bool:
+    _open_board(call, socket)
+    payload = {"task_id": str(call.side.task.id), "version": 1, "status": "review", "before_id": ""}
+    socket.call(handler(BoardState, "move_card"), payload)
+    return call.scalar("SELECT status = 'review' FROM tasks WHERE id = :i", i=call.side.task.id)
+
+
+def _task_deleted(call: Call, socket: EventSocket) -> bool:
+    _open_board(call, socket)
+    socket.call(handler(BoardState, "delete_task"), {"task_id": str(call.side.task.id), "version": 1})
+    return not call.scalar("SELECT count(*) FROM tasks WHERE id = :i", i=call.side.task.id)
+
+
+def _label_created(call: Call, socket: EventSocket) -> bool:
+    _open_board(call, socket)
+    socket.call(handler(BoardState, "create_label"), {"form_data": {"name": MATRIX_LABEL, "color": "#ef4444"}})
+    return bool(
+        call.scalar(
+            "SELECT count(*) FROM labels WHERE project_id = :p AND name = :n", p=call.side.project.id, n=MATRIX_LABEL
+        )
+    )
+
+
+def _tasks_exported(call: Call, socket: EventSocket) -> bool:
+    response = httpx.get(
+        f"{call.app_url}/api/projects/{call.side.project.id}/tasks.csv",
+        cookies={"wd_session": call.cookie},
+        follow_redirects=False,
+        timeout=30,
+    )
+    return response.status_code == 200 and call.side.task.title in response.text
+
+
+def _my_tasks(call: Call, socket: EventSocket) -> bool:
+    if call.side is call.world.own and call.user.company_id is not None:  # assigned within its company only
+        with call.owner.begin() as conn:
+            conn.execute(text("SET LOCAL app.rls_bypass = 'on'"))
+            conn.execute(
+                text("UPDATE tasks SET assignee_id = :u WHERE id = :i"), {"u": call.user.id, "i": call.side.task.id}
+            )
+    updates = socket.call(handler(MyTasksState, "load"))
+    return call.side.task.title in repr(merged_delta(updates).get(MyTasksState.get_full_name(), {}))
+
+
 HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.HOME_VIEW: HandlerCase(_home),
     Action.SESSION_LIST: HandlerCase(_sessions_listed),
@@ -220,6 +289,13 @@ HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.PASSWORD_CHANGE: HandlerCase(_password_changed),
     Action.PROJECT_LIST: _read(ProjectsState, "load", lambda c: c.side.project.name),
     Action.PROJECT_MEMBERS_EDIT: HandlerCase(_members_edited),
+    Action.BOARD_VIEW: HandlerCase(_board_viewed),
+    Action.TASK_CREATE: HandlerCase(_task_created),
+    Action.TASK_EDIT: HandlerCase(_task_moved),
+    Action.TASK_DELETE: HandlerCase(_task_deleted),
+    Action.LABEL_EDIT: HandlerCase(_label_created),
+    Action.TASK_EXPORT: HandlerCase(_tasks_exported),
+    Action.MY_TASKS: HandlerCase(_my_tasks),
     Action.TEAM_VIEW: _read(TeamState, "load_members", lambda c: c.side.target.email),
     Action.MEMBER_INVITE: HandlerCase(_invited),
     Action.MEMBER_CHANGE_ROLE: HandlerCase(_role_changed),
@@ -321,6 +397,17 @@ def reset(owner: Engine, world: World) -> None:
             text("DELETE FROM project_members WHERE user_id = ANY(:u)"),
             {"u": [world.own.worker_out.id, world.other.worker_out.id]},
         )
+        conn.execute(text("DELETE FROM tasks WHERE title = :t"), {"t": MATRIX_TASK})
+        conn.execute(text("DELETE FROM labels WHERE name = :n"), {"n": MATRIX_LABEL})
+        for side in (world.own, world.other):  # the side's task as built: in "to do", version 1, nobody's
+            task = side.task
+            conn.execute(
+                text(
+                    "INSERT INTO tasks (id, company_id, project_id, number, title) VALUES (:i, :c, :p, :n, :t) "
+                    "ON CONFLICT (id) DO UPDATE SET status = 'todo', version = 1, assignee_id = NULL, position = 0"
+                ),
+                {"i": task.id, "c": task.company_id, "p": task.project_id, "n": task.number, "t": task.title},
+            )
 
 
 @pytest.mark.parametrize(("action", "role", "own", "member"), COMBINATIONS)

@@ -131,7 +131,15 @@ def test_signup_invite_accept_and_role_navigation(page: Page, app_url: str, new_
     confirm(page, app_url, verify_link, company, manager_email)
     expect(page.locator("#header-company")).to_have_text(company)
     expect(page.locator("#header-role")).to_have_text("Manager")
-    assert nav_ids(page) == ["nav-home", "nav-projects", "nav-team", "nav-audit", "nav-billing", "nav-account"]
+    assert nav_ids(page) == [
+        "nav-home",
+        "nav-projects",
+        "nav-my_tasks",
+        "nav-team",
+        "nav-audit",
+        "nav-billing",
+        "nav-account",
+    ]
 
     # 2. The manager invites a worker and a client from /team.
     page.click("#nav-team")
@@ -148,7 +156,7 @@ def test_signup_invite_accept_and_role_navigation(page: Page, app_url: str, new_
     # 4. Each accepts in a fresh browser and sees only their role's navigation.
     worker = new_context().new_page()
     accept(worker, app_url, worker_link, company, worker_email, "Worker", "Wes Worker")
-    assert nav_ids(worker) == ["nav-home", "nav-projects", "nav-account"]
+    assert nav_ids(worker) == ["nav-home", "nav-projects", "nav-my_tasks", "nav-account"]
 
     client = new_context().new_page()
     accept(client, app_url, client_link, company, client_email, "Client", "Cleo Client")
