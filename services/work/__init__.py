@@ -4,6 +4,7 @@ This module is the domain's public surface: other domains and the UI import only
 """
 
 from services.work.live import CHANNEL_PREFIX as BOARD_CHANNEL_PREFIX
+from services.work.live import news_origin
 from services.work.live import parse_message as parse_board_news
 from services.work.live import project_of_channel as board_of_channel
 from services.work.project_count import visible_project_count
@@ -33,6 +34,7 @@ from services.work.tasks import (
     TaskDetail,
     TaskFields,
     TaskFilter,
+    TaskMove,
     board,
     column_counts,
     column_page,
@@ -70,6 +72,7 @@ __all__ = [
     "TaskDetail",
     "TaskFields",
     "TaskFilter",
+    "TaskMove",
     "board",
     "board_of_channel",
     "column_counts",
@@ -84,6 +87,7 @@ __all__ = [
     "list_projects",
     "move_task",
     "my_tasks",
+    "news_origin",
     "parse_board_news",
     "project_for_work",
     "renumber_column",

@@ -150,6 +150,16 @@ class TaskCard:
 
 
 @dataclass(frozen=True)
+class TaskMove:
+    """Where a moved card went."""
+
+    id: uuid.UUID
+    status: TaskStatus
+    position: float
+    version: int
+
+
+@dataclass(frozen=True)
 class TaskDetail:
     card: TaskCard
     description: str
@@ -625,13 +635,26 @@ def _position_before(
     ]
     if moving is not None:
         column.append(col(Task.id) != moving)
-    anchor = None
-    if before_id is not None:
-        anchor = session.exec(select(Task.position).where(col(Task.id) == before_id, *column)).first()
-    if anchor is None:
+    if before_id is None:
         return _end_position(session, project, status), False
-    previous = session.exec(select(sa.func.max(col(Task.position))).where(*column, col(Task.position) < anchor)).one()
-    low = previous if previous is not None else anchor - 2 * GAP
+    # The anchor and the card above it in one statement.
+    above = aliased(Task)
+    previous = (
+        select(sa.func.max(col(above.position)))
+        .where(
+            col(above.company_id) == project.company_id,
+            col(above.project_id) == project.id,
+            col(above.status) == status,
+            col(above.id) != (moving if moving is not None else before_id),
+            col(above.position) < col(Task.position),
+        )
+        .scalar_subquery()
+    )
+    row = session.exec(select(Task.position, previous).where(col(Task.id) == before_id, *column)).first()
+    if row is None:  # no longer in that column: the end
+        return _end_position(session, project, status), False
+    anchor, lower = row
+    low = lower if lower is not None else anchor - 2 * GAP
     position = (low + anchor) / 2
     return position, (anchor - low) < RENUMBER_GAP * 2 or not (low < position < anchor)
 
@@ -779,8 +802,9 @@ def move_task(
     version: int,
     status: TaskStatus,
     before_id: uuid.UUID | None = None,
-) -> TaskCard:
-    """Put a card into `status`, just above `before_id` (None: at the end), writing only its row."""
+) -> TaskMove:
+    """Put a card into `status`, just above `before_id` (None: at the end), writing only its row.
+    Returns where it went (the rest of the card is unchanged by a move)."""
     project, task = _locked_task(session, actor, Action.TASK_EDIT, task_id)
     _refuse_stale(session, project, task, version)
     _check_status_change(task.status, status)
@@ -795,12 +819,7 @@ def move_task(
     _save_change(session, actor, project, task, AuditAction.TASK_MOVED, changes)
     if crowded:
         renumber_after_commit(session, actor, project.id, status)
-    name = (
-        session.exec(select(User.full_name).where(col(User.id) == task.assignee_id)).first()
-        if task.assignee_id
-        else None
-    )
-    return _card(task, project.key, name, _labels_of(session, [task.id]).get(task.id, ()))
+    return TaskMove(id=task.id, status=task.status, position=task.position, version=task.version)
 
 
 def _save_change(

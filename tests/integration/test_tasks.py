@@ -515,7 +515,7 @@ def test_a_committed_change_is_published_once_and_a_rolled_back_one_never(
         with tenant_scope(actor, app_engine) as session:
             created = create_task(session, actor, project.id, TaskFields(title="news"))
         message = next_message(listener, 2)
-        assert message is not None and live.parse_message(message["data"]) == [created.card.id]
+        assert message is not None and live.parse_message(message["data"]) == ([created.card.id], "")
         with pytest.raises(RuntimeError), tenant_scope(actor, app_engine) as session:
             move_task(session, actor, created.card.id, created.card.version, TaskStatus.DONE)
             raise RuntimeError("rolled back")
@@ -525,7 +525,7 @@ def test_a_committed_change_is_published_once_and_a_rolled_back_one_never(
 
 
 def test_messages_carry_ids_only(db: Session) -> None:
-    assert live.parse_message('{"tasks": ["not-a-uuid"]}') == []
-    assert live.parse_message("garbage") == []
+    assert live.parse_message('{"tasks": ["not-a-uuid"]}') == ([], "")
+    assert live.parse_message("garbage") == ([], "")
     task_id = uuid.uuid4()
-    assert live.parse_message(f'{{"tasks": ["{task_id}"]}}') == [task_id]
+    assert live.parse_message(f'{{"tasks": ["{task_id}"], "origin": "abc"}}') == ([task_id], "abc")

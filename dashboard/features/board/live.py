@@ -33,21 +33,22 @@ News = list[uuid.UUID] | None  # task ids, or None: reload everything
 
 class BoardHub:
     def __init__(self) -> None:
-        self._viewers: dict[uuid.UUID, set[asyncio.Queue[News]]] = {}
+        self._viewers: dict[uuid.UUID, dict[asyncio.Queue[News], str]] = {}  # queue -> its viewer's origin
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def join(self, project_id: uuid.UUID) -> asyncio.Queue[News]:
-        """A queue of this project's news for one viewer (call `leave` when done)."""
+    def join(self, project_id: uuid.UUID, origin: str) -> asyncio.Queue[News]:
+        """A queue of this project's news for one viewer, leaving out the news of its own changes
+        (`origin`, see services.work.news_origin); call `leave` when done."""
         self._ensure_running()
         queue: asyncio.Queue[News] = asyncio.Queue(QUEUE_SIZE)
-        self._viewers.setdefault(project_id, set()).add(queue)
+        self._viewers.setdefault(project_id, {})[queue] = origin
         return queue
 
     def leave(self, project_id: uuid.UUID, queue: asyncio.Queue[News]) -> None:
         viewers = self._viewers.get(project_id)
         if viewers is not None:
-            viewers.discard(queue)
+            viewers.pop(queue, None)
             if not viewers:
                 del self._viewers[project_id]
 
@@ -60,8 +61,10 @@ class BoardHub:
             self._loop = loop
             self._task = loop.create_task(self._listen_forever(), name="board-news")
 
-    def _deliver(self, project_id: uuid.UUID, news: News) -> None:
-        for queue in list(self._viewers.get(project_id, ())):
+    def _deliver(self, project_id: uuid.UUID, news: News, origin: str = "") -> None:
+        for queue, own in list(self._viewers.get(project_id, {}).items()):
+            if origin and own == origin:
+                continue  # the viewer's own change: its state already shows it
             try:
                 queue.put_nowait(news)
             except asyncio.QueueFull:
@@ -90,7 +93,9 @@ class BoardHub:
                             continue
                         project_id = board_of_channel(str(message["channel"]))
                         if project_id is not None and project_id in self._viewers:
-                            self._deliver(project_id, parse_board_news(str(message["data"])))
+                            task_ids, origin = parse_board_news(str(message["data"]))
+                            if task_ids:
+                                self._deliver(project_id, task_ids, origin)
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis went away: retry; the viewers reload once we are back

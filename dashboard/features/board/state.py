@@ -18,14 +18,17 @@ and the card takes the winner's state on this board too: nothing snaps back sile
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import hashlib
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import reflex as rx
+from sqlmodel import Session
 
 from dashboard.features.board.live import HUB
 from dashboard.state.args import (
@@ -52,6 +55,8 @@ from services.work import (
     TaskConflict,
     TaskDetail,
     TaskFilter,
+    TaskMove,
+    news_origin,
 )
 
 PROJECT_PARAM = "project_id"
@@ -207,7 +212,9 @@ class BoardState(AuthState):
 
     def _place(self, card: TaskCard) -> None:
         """Show a card where it now belongs: in its column by position, if that part is loaded."""
-        row = self._row(card)
+        self._place_row(self._row(card))
+
+    def _place_row(self, row: CardRow) -> None:
         self._remove(row.id)
         cards = self._column(row.status)
         total = self.counts.get(row.status, 0)
@@ -283,6 +290,19 @@ class BoardState(AuthState):
             board = work.board(session, actor, self._pid(), self._filter)
         self._show_board(board)
         self._rights(actor)
+
+    def _origin(self) -> str:
+        """This viewer's label on the news of its own changes (its follower skips them: already shown)."""
+        return hashlib.sha256(self.router.session.client_token.encode()).hexdigest()[:16]
+
+    @contextlib.contextmanager
+    def _writing(self, actor: Actor) -> Iterator[Session]:
+        """A unit of work whose board news names this viewer as its origin (published at the commit)."""
+        with news_origin(self._origin()), tenant_scope(actor) as session:
+            yield session
+
+    def _status_of(self, task_id: str) -> str | None:
+        return next((s for s in STATUSES if any(c.id == task_id for c in self._column(s))), None)
 
     def _new_follow_id(self) -> str:
         self._follow_id = secrets.token_hex(8)
@@ -367,18 +387,41 @@ class BoardState(AuthState):
     def _move(self, actor: Actor, task_id: uuid.UUID, version: int, status: TaskStatus, before: str) -> None:
         self._clear_conflict()
         before_id = uuid_arg(before) if before else None
+        old = self._status_of(str(task_id))
+        # Unfiltered, the counts follow from the move itself; a filter (say "overdue", which depends on
+        # the status) needs them counted again.
+        recount = old is None or self._filter != NO_FILTER
         try:
-            with tenant_scope(actor) as session:
-                card = work.move_task(session, actor, task_id, version, status, before_id)
-                counts = work.column_counts(session, actor, self._pid(), self._filter)
+            with self._writing(actor) as session:
+                moved = work.move_task(session, actor, task_id, version, status, before_id)
+                counts = work.column_counts(session, actor, self._pid(), self._filter) if recount else None
         except TaskConflict as conflict:
             self._lost(conflict)
             self.error_key = "error.task_conflict"
             return
-        self.counts = {s.value: n for s, n in counts.items()}
-        self._place(card)
-        if self.task.id == str(card.id):
-            self.task = dataclasses.replace(self.task, status=card.status.value, version=card.version)
+        if counts is not None:
+            self.counts = {s.value: n for s, n in counts.items()}
+        elif old != moved.status.value and old is not None:
+            self.counts = {
+                **self.counts,
+                old: self.counts.get(old, 1) - 1,
+                moved.status.value: self.counts.get(moved.status.value, 0) + 1,
+            }
+        self._place_moved(actor, moved)
+        if self.task.id == str(moved.id):
+            self.task = dataclasses.replace(self.task, status=moved.status.value, version=moved.version)
+
+    def _place_moved(self, actor: Actor, moved: TaskMove) -> None:
+        """Show a moved card where it went: the shown card with its new place, or (not shown) re-read."""
+        shown = next((c for s in STATUSES for c in self._column(s) if c.id == str(moved.id)), None)
+        if shown is None:
+            with tenant_scope(actor) as session:
+                card = work.task_card(session, actor, moved.id, self._filter)
+            if card is not None:
+                self._place(card)
+            return
+        row = dataclasses.replace(shown, status=moved.status.value, position=moved.position, version=moved.version)
+        self._place_row(row)
 
     @requires(Action.TASK_EDIT)
     def move_card(self, actor: Actor, task_id: str, version: int, status: str, before_id: str) -> None:
@@ -427,7 +470,7 @@ class BoardState(AuthState):
     @requires(Action.TASK_CREATE)
     def create_task(self, actor: Actor, form_data: dict[str, Any]) -> None:
         fields = task_fields_arg(form_arg(form_data, MAX_DESCRIPTION), LABEL_BOX)
-        with tenant_scope(actor) as session:
+        with self._writing(actor) as session:
             detail = work.create_task(session, actor, self._pid(), fields)
             counts = work.column_counts(session, actor, self._pid(), self._filter)
         self.counts = {s.value: n for s, n in counts.items()}
@@ -442,7 +485,7 @@ class BoardState(AuthState):
         task_id = uuid_arg(fields.get("task_id", ""))
         self._clear_conflict()
         try:
-            with tenant_scope(actor) as session:
+            with self._writing(actor) as session:
                 detail = work.edit_task(session, actor, task_id, version, values)
                 counts = work.column_counts(session, actor, self._pid(), self._filter)
         except TaskConflict as conflict:
@@ -467,7 +510,7 @@ class BoardState(AuthState):
         tid = uuid_arg(task_id)
         self._clear_conflict()
         try:
-            with tenant_scope(actor) as session:
+            with self._writing(actor) as session:
                 work.delete_task(session, actor, tid, int_arg(version, 1, 2**31 - 1))
                 counts = work.column_counts(session, actor, self._pid(), self._filter)
         except TaskConflict as conflict:
@@ -509,7 +552,8 @@ class BoardState(AuthState):
                 return
             project_id = self._pid()
             key = actor_key(actor)
-        queue = HUB.join(project_id)
+            origin = self._origin()
+        queue = HUB.join(project_id, origin)
         try:
             while True:
                 try:
