@@ -60,7 +60,7 @@ class Viewer:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -107,7 +107,9 @@ def main() -> None:
             for viewer in viewers:
                 viewer.socket.close()
             mover.close()
-    print(f"{args.viewers} viewers on one board of {args.tasks} tasks, {args.workers} app processes, {args.moves} moves")
+    print(
+        f"{args.viewers} viewers on one board of {args.tasks} tasks, {args.workers} app processes, {args.moves} moves"
+    )
     print(f"mover's own answer:  p50 {statistics.median(own) * 1000:7.1f} ms   p95 {pct(own, 95) * 1000:7.1f} ms")
     if samples:
         print(
