@@ -31,6 +31,7 @@ from services.work import (
     column_page,
     create_label,
     create_task,
+    delete_label,
     delete_task,
     edit_task,
     export_csv,
@@ -529,3 +530,30 @@ def test_messages_carry_ids_only(db: Session) -> None:
     assert live.parse_message("garbage") == ([], "")
     task_id = uuid.uuid4()
     assert live.parse_message(f'{{"tasks": ["{task_id}"], "origin": "abc"}}') == ([task_id], "abc")
+
+
+def test_news_names_its_origin_so_the_author_skips_it(owner_engine: Engine, app_engine: Engine, listener: Any) -> None:
+    with committed_session(owner_engine) as setup:
+        company = make_company(setup, "Origin")
+        manager = make_user(setup, company, Role.MANAGER)
+        project = make_project(setup, company, "Origin board", key="ORIG")
+    actor = auth.actor_for(manager, company)
+    listener.subscribe(live.channel(project.id))
+    try:
+        with live.news_origin("viewer-1"), tenant_scope(actor, app_engine) as session:
+            created = create_task(session, actor, project.id, TaskFields(title="mine"))
+        message = next_message(listener, 2)
+        assert message is not None and live.parse_message(message["data"]) == ([created.card.id], "viewer-1")
+    finally:
+        delete_committed(owner_engine, companies=[company.id], users=[])
+
+
+def test_a_deleted_label_leaves_its_tasks(db: Session, team: Team) -> None:
+    label = create_label(db, team.manager, team.project.id, "Temporary", "#3b82f6")
+    detail = new(db, team.manager, team, label_ids=(label.id,))
+    delete_label(db, team.worker, label.id)
+    assert task_detail(db, team.manager, team.project.id, detail.card.number).card.label_ids == ()
+    other = Team(db, "Elsewhere")
+    theirs = create_label(db, other.manager, other.project.id, "Theirs", "#3b82f6")
+    with pytest.raises(NotFound):
+        delete_label(db, team.manager, theirs.id)

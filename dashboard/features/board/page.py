@@ -170,6 +170,7 @@ def _filters() -> rx.Component:
                     option("none", t("board.unassigned")),
                     _people_options(),
                     select_id="filter-assignee",
+                    default_value=BoardState.filters.get("assignee", ""),
                 ),
                 "filter-assignee",
                 full_width=False,
@@ -181,6 +182,7 @@ def _filters() -> rx.Component:
                     option("", t("board.any_label")),
                     rx.foreach(BoardState.labels, lambda label: option(label.id, label.name)),
                     select_id="filter-label",
+                    default_value=BoardState.filters.get("label", ""),
                 ),
                 "filter-label",
                 full_width=False,
@@ -192,6 +194,7 @@ def _filters() -> rx.Component:
                     option("", t("board.any_priority")),
                     *[option(p, t(f"task_priority.{p}")) for p in PRIORITIES],
                     select_id="filter-priority",
+                    default_value=BoardState.filters.get("priority", ""),
                 ),
                 "filter-priority",
                 full_width=False,
@@ -205,6 +208,7 @@ def _filters() -> rx.Component:
                     option("week", t("board.due_week")),
                     option("none", t("board.due_none")),
                     select_id="filter-due",
+                    default_value=BoardState.filters.get("due", ""),
                 ),
                 "filter-due",
                 full_width=False,
@@ -235,6 +239,8 @@ def _filters() -> rx.Component:
         ),
         on_submit=BoardState.apply_filters,
         id="board-filters",
+        # Clearing the filters remounts the form, so its fields show "any" again.
+        key="filters-" + cast(rx.Var[bool], BoardState.filtered).to(str),
     )
 
 
