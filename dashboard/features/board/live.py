@@ -34,6 +34,7 @@ News = list[uuid.UUID] | None  # task ids, or None: reload everything
 class BoardHub:
     def __init__(self) -> None:
         self._viewers: dict[uuid.UUID, dict[asyncio.Queue[News], str]] = {}  # queue -> its viewer's origin
+        self._following: dict[str, str] = {}  # viewer origin -> the follow id running for it
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -51,6 +52,18 @@ class BoardHub:
             viewers.pop(queue, None)
             if not viewers:
                 del self._viewers[project_id]
+
+    def claim(self, origin: str, follow_id: str) -> bool:
+        """Whether a follower `follow_id` may run for this viewer: one per viewer and id, so a client
+        that replays the follow event cannot start a crowd of them."""
+        if self._following.get(origin) == follow_id:
+            return False
+        self._following[origin] = follow_id
+        return True
+
+    def release(self, origin: str, follow_id: str) -> None:
+        if self._following.get(origin) == follow_id:
+            del self._following[origin]
 
     def viewers(self, project_id: uuid.UUID) -> int:
         return len(self._viewers.get(project_id, ()))

@@ -553,6 +553,8 @@ class BoardState(AuthState):
             project_id = self._pid()
             key = actor_key(actor)
             origin = self._origin()
+        if not HUB.claim(origin, follow_id):
+            return  # this follower already runs
         queue = HUB.join(project_id, origin)
         try:
             while True:
@@ -584,6 +586,7 @@ class BoardState(AuthState):
                     self._apply_news(result)
         finally:
             HUB.leave(project_id, queue)
+            HUB.release(origin, follow_id)
 
     def _apply_news(self, result: tuple[Any, ...]) -> None:
         if result[0] == "board":
