@@ -397,6 +397,15 @@ def reset(owner: Engine, world: World) -> None:
             text("DELETE FROM project_members WHERE user_id = ANY(:u)"),
             {"u": [world.own.worker_out.id, world.other.worker_out.id]},
         )
+        for side in (world.own, world.other):  # the members as built (the membership case replaces them)
+            for user in (side.worker_in, side.client_in, side.target):
+                conn.execute(
+                    text(
+                        "INSERT INTO project_members (project_id, user_id, company_id) VALUES (:p, :u, :c) "
+                        "ON CONFLICT DO NOTHING"
+                    ),
+                    {"p": side.project.id, "u": user.id, "c": side.company.id},
+                )
         conn.execute(text("DELETE FROM tasks WHERE title = :t"), {"t": MATRIX_TASK})
         conn.execute(text("DELETE FROM labels WHERE name = :n"), {"n": MATRIX_LABEL})
         for side in (world.own, world.other):  # the side's task as built: in "to do", version 1, nobody's

@@ -34,7 +34,7 @@ News = list[uuid.UUID] | None  # task ids, or None: reload everything
 class BoardHub:
     def __init__(self) -> None:
         self._viewers: dict[uuid.UUID, dict[asyncio.Queue[News], str]] = {}  # queue -> its viewer's origin
-        self._following: dict[str, str] = {}  # viewer origin -> the follow id running for it
+        self._following: dict[str, str] = {}  # viewer origin -> the ticket of the follower running for it
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -53,16 +53,16 @@ class BoardHub:
             if not viewers:
                 del self._viewers[project_id]
 
-    def claim(self, origin: str, follow_id: str) -> bool:
-        """Whether a follower `follow_id` may run for this viewer: one per viewer and id, so a client
+    def claim(self, origin: str, ticket: str) -> bool:
+        """Whether a follower `ticket` may run for this viewer: one per viewer and ticket, so a client
         that replays the follow event cannot start a crowd of them."""
-        if self._following.get(origin) == follow_id:
+        if self._following.get(origin) == ticket:
             return False
-        self._following[origin] = follow_id
+        self._following[origin] = ticket
         return True
 
-    def release(self, origin: str, follow_id: str) -> None:
-        if self._following.get(origin) == follow_id:
+    def release(self, origin: str, ticket: str) -> None:
+        if self._following.get(origin) == ticket:
             del self._following[origin]
 
     def viewers(self, project_id: uuid.UUID) -> int:

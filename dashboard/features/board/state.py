@@ -158,7 +158,7 @@ class BoardState(AuthState):
     drawer_open: bool = False
     task: rx.Field[TaskForm] = rx.field(default_factory=TaskForm)
     _filter: TaskFilter = NO_FILTER
-    _follow_id: str = ""
+    _follow_ticket: str = ""  # the running follower's (a new load starts a new one)
 
     @rx.var
     def export_href(self) -> str:
@@ -304,9 +304,9 @@ class BoardState(AuthState):
     def _status_of(self, task_id: str) -> str | None:
         return next((s for s in STATUSES if any(c.id == task_id for c in self._column(s))), None)
 
-    def _new_follow_id(self) -> str:
-        self._follow_id = secrets.token_hex(8)
-        return self._follow_id
+    def _new_follow_ticket(self) -> str:
+        self._follow_ticket = secrets.token_hex(8)
+        return self._follow_ticket
 
     # ---- page load, filters, paging ----
 
@@ -340,7 +340,7 @@ class BoardState(AuthState):
         else:
             self.drawer_open = False
         # A fresh follower for every load: the previous one (another board, or before a reconnect) stops.
-        return BoardState.follow(self._new_follow_id())
+        return BoardState.follow(self._new_follow_ticket())
 
     def _open_task(self, actor: Actor, number_text: str) -> None:
         number = int_arg(number_text, 1, 2**31 - 1) if number_text.isdigit() else 0
@@ -545,15 +545,15 @@ class BoardState(AuthState):
         return ("cards", cards, counts)
 
     @requires(Action.BOARD_VIEW, background=True)
-    async def follow(self, actor: Actor, follow_id: str) -> None:
+    async def follow(self, actor: Actor, ticket: str) -> None:
         """Keep this viewer's board current until it loads another board, signs out or goes away."""
         async with self:
-            if follow_id != self._follow_id or not self.project_id:
+            if ticket != self._follow_ticket or not self.project_id:
                 return
             project_id = self._pid()
             key = actor_key(actor)
             origin = self._origin()
-        if not HUB.claim(origin, follow_id):
+        if not HUB.claim(origin, ticket):
             return  # this follower already runs
         queue = HUB.join(project_id, origin)
         try:
@@ -566,7 +566,7 @@ class BoardState(AuthState):
                     more = queue.get_nowait()
                     news = None if more is None else [*news, *more]
                 async with self:
-                    if follow_id != self._follow_id or not _connected(self.router.session.client_token):
+                    if ticket != self._follow_ticket or not _connected(self.router.session.client_token):
                         return
                     credentials = self._credentials()
                 current = await credentials.actor_soon()
@@ -581,12 +581,12 @@ class BoardState(AuthState):
                 except NotFound:  # the board is gone (deleted project, membership removed)
                     return
                 async with self:
-                    if follow_id != self._follow_id:
+                    if ticket != self._follow_ticket:
                         return
                     self._apply_news(result)
         finally:
             HUB.leave(project_id, queue)
-            HUB.release(origin, follow_id)
+            HUB.release(origin, ticket)
 
     def _apply_news(self, result: tuple[Any, ...]) -> None:
         if result[0] == "board":
