@@ -46,7 +46,7 @@ from services.core import clock
 from services.core.actor import Actor
 from services.core.db import tenant_scope
 from services.core.errors import NotFound
-from services.core.policy import Action, scope_for
+from services.core.policy import Action, is_read_only, scope_for
 from services.work import (
     LABEL_COLORS,
     MAX_DESCRIPTION,
@@ -260,7 +260,8 @@ class BoardState(AuthState):
         self.drawer_open = True
 
     def _rights(self, actor: Actor) -> None:
-        writable = not self.archived
+        # An archived project, and a read-only company (billing), offer no writes: the handlers refuse them anyway.
+        writable = not self.archived and not is_read_only(actor)
         self._update(
             can_create=writable and scope_for(actor, Action.TASK_CREATE) is not None,
             can_edit=writable and scope_for(actor, Action.TASK_EDIT) is not None,
