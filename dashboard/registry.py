@@ -15,7 +15,7 @@ from typing import Any
 import reflex as rx
 
 from dashboard.features.account.page import account_page
-from dashboard.features.account.state import AccountState
+from dashboard.features.account.state import AccountState, TwoFactorState
 from dashboard.features.audit.page import audit_page
 from dashboard.features.audit.state import AuditState
 from dashboard.features.billing.page import billing_page
@@ -38,10 +38,20 @@ from dashboard.features.outbox.page import outbox_page
 from dashboard.features.outbox.state import OutboxState
 from dashboard.features.projects.page import projects_page
 from dashboard.features.projects.state import ProjectsState
+from dashboard.features.reset.page import reset_password_page, reset_request_page
+from dashboard.features.reset.state import TOKEN_PARAM as RESET_TOKEN_PARAM
+from dashboard.features.reset.state import ResetPasswordState, ResetRequestState
+from dashboard.features.security.page import security_page
+from dashboard.features.security.state import SecurityState
 from dashboard.features.signup.page import signup_page
 from dashboard.features.signup.state import SignupState
+from dashboard.features.sso.page import sso_sign_in_page
+from dashboard.features.sso.state import SLUG_PARAM as SSO_SLUG_PARAM
+from dashboard.features.sso.state import SsoSignInState
 from dashboard.features.team.page import team_page
 from dashboard.features.team.state import TeamState
+from dashboard.features.two_factor.page import second_step_page
+from dashboard.features.two_factor.state import SecondStepState
 from dashboard.features.verify.page import verify_page
 from dashboard.features.verify.state import TOKEN_PARAM as VERIFY_TOKEN_PARAM
 from dashboard.features.verify.state import VerifyState
@@ -70,6 +80,24 @@ class PageSpec:
 # clearing the previous call's message, so the main list's error is the one that stays.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("login", LOGIN_ROUTE, login_page, [LoginState.load], "login.title", None, in_nav=False),
+    PageSpec(
+        "two_factor",
+        "/login/two-factor",
+        second_step_page,
+        [SecondStepState.load],
+        "two_factor.title",
+        None,
+        in_nav=False,
+    ),
+    PageSpec(
+        "sso",
+        f"/login/sso/[{SSO_SLUG_PARAM}]",
+        sso_sign_in_page,
+        [SsoSignInState.load],
+        "login.title",
+        None,
+        in_nav=False,
+    ),
     PageSpec("signup", "/signup", signup_page, [SignupState.load], "signup.title", None, in_nav=False),
     PageSpec(
         "verify",
@@ -77,6 +105,24 @@ PAGES: tuple[PageSpec, ...] = (
         verify_page,
         [VerifyState.load],
         "signup.verify_title",
+        None,
+        in_nav=False,
+    ),
+    PageSpec(
+        "reset_request",
+        "/reset",
+        reset_request_page,
+        [ResetRequestState.load],
+        "reset.request_title",
+        None,
+        in_nav=False,
+    ),
+    PageSpec(
+        "reset",
+        f"/reset/[{RESET_TOKEN_PARAM}]",
+        reset_password_page,
+        [ResetPasswordState.load],
+        "reset.title",
         None,
         in_nav=False,
     ),
@@ -100,6 +146,9 @@ PAGES: tuple[PageSpec, ...] = (
         [TeamState.load_projects, TeamState.load_invitations, TeamState.load_members],
         "team.title",
         Action.TEAM_VIEW,
+    ),
+    PageSpec(
+        "security", "/security", security_page, [SecurityState.load], "security.title", Action.COMPANY_SECURITY_EDIT
     ),
     PageSpec(
         "audit",
@@ -138,7 +187,14 @@ PAGES: tuple[PageSpec, ...] = (
         Action.OUTBOX_VIEW,
         environments=OUTBOX_ENVIRONMENTS,
     ),
-    PageSpec("account", "/account", account_page, [AccountState.load], "account.title", Action.SESSION_LIST),
+    PageSpec(
+        "account",
+        "/account",
+        account_page,
+        [TwoFactorState.load_two_factor, AccountState.load],
+        "account.title",
+        Action.SESSION_LIST,
+    ),
 )
 
 

@@ -22,6 +22,8 @@ class Company(SQLModel, table=True):
     # From this moment the company is read-only (its trial ended, its subscription ended or went
     # unpaid); None: writable. Kept by services.billing, read by the policy (services.core.policy).
     read_only_at: datetime | None = tz_column()
+    # Every member must sign in with a second factor (members without one enrol at their next sign-in).
+    require_two_factor: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = tz_column(nullable=False, server_now=True)
     updated_at: datetime = tz_column(nullable=False, server_now=True, onupdate=True)
 
@@ -127,3 +129,108 @@ class SignupVerification(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     expires_at: datetime = tz_column(nullable=False)
     created_at: datetime = tz_column(nullable=False, server_now=True)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A "forgot password" link waiting to be used (services/identity/recovery.py). Only the SHA-256 of
+    the link's token is stored; `used_at` makes it single use. `company_id` is the user's (NULL for the
+    operator's admins, like users.company_id)."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (sa.Index("ix_password_resets_expires_at", "expires_at"),)
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    user_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    token_hash: str = Field(max_length=64, unique=True)
+    expires_at: datetime = tz_column(nullable=False)
+    used_at: datetime | None = tz_column()
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+
+
+class TwoFactorCredential(SQLModel, table=True):
+    """A user's TOTP key (services/identity/totp.py), encrypted under ENCRYPTION_KEY. `confirmed_at` NULL:
+    an enrolment not yet confirmed with a first code (not required at sign-in). `last_used_step`: the
+    30-second step of the last accepted code, so the same code is never accepted twice."""
+
+    __tablename__ = "two_factor_credentials"
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    user_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    secret_encrypted: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    last_used_step: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0"))
+    confirmed_at: datetime | None = tz_column()
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One of a user's single-use two-factor recovery codes; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    user_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    code_hash: str = Field(max_length=64)
+    used_at: datetime | None = tz_column()
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+
+
+class TrustedBrowser(SQLModel, table=True):
+    """A browser that may skip the second step for 30 days ("trust this browser"): the SHA-256 of the
+    random token in its cookie. Listed on the account page, revocable."""
+
+    __tablename__ = "trusted_browsers"
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    user_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    token_hash: str = Field(max_length=64, unique=True)
+    user_agent: str = Field(default="", max_length=512)
+    ip: str = Field(default="", max_length=64)
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+    expires_at: datetime = tz_column(nullable=False)
+    revoked_at: datetime | None = tz_column()
+
+
+class SsoProvider(SQLModel, table=True):
+    """A company's OpenID Connect identity provider (services/people/sso.py): one per company. The client
+    secret is stored encrypted under ENCRYPTION_KEY. `allow_password` False: members other than
+    Managers sign in only through the provider. `join_domain`: addresses of this domain that the
+    provider reports verified may join as Workers ("" = nobody joins that way)."""
+
+    __tablename__ = "sso_providers"
+
+    id: uuid.UUID = uuid_pk()
+    company_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    name: str = Field(max_length=80)
+    issuer: str = Field(max_length=500)
+    client_id: str = Field(max_length=255)
+    client_secret_encrypted: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    allow_password: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    join_domain: str = Field(default="", max_length=253, sa_column_kwargs={"server_default": ""})
+    created_at: datetime = tz_column(nullable=False, server_now=True)
+    updated_at: datetime = tz_column(nullable=False, server_now=True, onupdate=True)

@@ -10,7 +10,7 @@ Tasks:
   number of workers (procrastinate_periodic_defers is unique per task and minute), `lock` keeps two
   runs from overlapping, and each job is itself safe to run twice (see each domain's jobs.py):
   renew subscriptions and issue their invoices, end trials, chase overdue invoices (billing), delete
-  dead sessions and expired sign-ups (identity). Each domain's work is its own transaction.
+  dead sessions, expired sign-ups and reset links (identity). Each domain's work is its own transaction.
 - `billing.invoice_issued_mail`: enqueued by services.billing in the transaction that issues the
   invoice (services.core.jobqueue), so the mail goes if and only if the invoice exists.
 """
@@ -29,7 +29,7 @@ from services import billing
 from services.core.db import system_database_url, system_scope
 from services.core.db_roles import refuse_unsafe_database
 from services.core.settings import get_settings
-from services.identity import expire_sign_ups, purge_sessions
+from services.identity import expire_sign_ups, purge_password_resets, purge_sessions
 
 log = logging.getLogger("workdash.worker")
 
@@ -39,6 +39,7 @@ JOBS: tuple[tuple[str, Callable[[Session], object]], ...] = (
     ("billing", billing.run_billing_jobs),
     ("sessions_purged", purge_sessions),
     ("signups_expired", expire_sign_ups),
+    ("password_resets_purged", purge_password_resets),
 )
 
 

@@ -25,12 +25,15 @@ from models import (
     Label,
     Notification,
     NotificationKind,
+    PasswordReset,
     Payment,
     Plan,
     Project,
     ProjectMember,
+    RecoveryCode,
     Role,
     SignupVerification,
+    SsoProvider,
     StoredFile,
     Subscription,
     SubscriptionStatus,
@@ -39,6 +42,8 @@ from models import (
     TaskFollower,
     TaskLabel,
     Trial,
+    TrustedBrowser,
+    TwoFactorCredential,
     User,
     UserSession,
     utcnow,
@@ -119,6 +124,40 @@ def make_signup_verification(db: Session, company: Company, user: User, **fields
     fields.setdefault("expires_at", utcnow() + timedelta(hours=24))
     fields.setdefault("token_hash", secrets.token_hex(32))
     return save(db, SignupVerification(company_id=company.id, user_id=user.id, **fields))
+
+
+def make_password_reset(db: Session, user: User, **fields: Any) -> PasswordReset:
+    """A "forgot password" link of `user` (in the user's company), unused and valid for 30 minutes."""
+    fields.setdefault("expires_at", utcnow() + timedelta(minutes=30))
+    fields.setdefault("token_hash", secrets.token_hex(32))
+    return save(db, PasswordReset(company_id=user.company_id, user_id=user.id, **fields))
+
+
+def make_trusted_browser(db: Session, user: User, **fields: Any) -> TrustedBrowser:
+    """A browser `user` trusted to skip the second step (30 days)."""
+    fields.setdefault("expires_at", utcnow() + timedelta(days=30))
+    fields.setdefault("token_hash", secrets.token_hex(32))
+    return save(db, TrustedBrowser(company_id=user.company_id, user_id=user.id, **fields))
+
+
+def make_two_factor(db: Session, user: User) -> TwoFactorCredential:
+    """A confirmed (made-up, encrypted-looking) two-factor key of `user` and one recovery code."""
+    save(db, RecoveryCode(company_id=user.company_id, user_id=user.id, code_hash=secrets.token_hex(32)))
+    return save(
+        db,
+        TwoFactorCredential(
+            company_id=user.company_id, user_id=user.id, secret_encrypted=secrets.token_hex(40), confirmed_at=utcnow()
+        ),
+    )
+
+
+def make_sso_provider(db: Session, company: Company, **fields: Any) -> SsoProvider:
+    """The company's OpenID Connect provider (made-up issuer and secret)."""
+    fields.setdefault("name", "Company IdP")
+    fields.setdefault("issuer", "https://idp.example.com")
+    fields.setdefault("client_id", _unique("client"))
+    fields.setdefault("client_secret_encrypted", secrets.token_hex(40))
+    return save(db, SsoProvider(company_id=company.id, **fields))
 
 
 # ---- work --------------------------------------------------------------------------------

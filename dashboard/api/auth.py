@@ -1,5 +1,7 @@
 """Plain-HTTP auth routes mounted on Reflex's backend: login, logout, sign-up and its verification
-link, invitation acceptance.
+link, invitation acceptance, the password reset request and its mailed link, the second step of a
+sign-in (two-factor), and single sign-on through a company's OpenID Connect provider (GET: the
+provider's redirects).
 
 The forms are ordinary HTML forms, so they work before (and without) hydration. The session token
 travels only in our HttpOnly cookie; the websocket handshake carries it to the states (see
@@ -8,7 +10,7 @@ dashboard/state/base.py). Errors never leak: every failure is a 303 back to the 
 back too, but never through the URL (proxy logs, browser history): they wait in Redis for a minute
 under a random id, `&form=<id>` (dashboard/api/form_echo.py). A password never comes back.
 A sign-up answers "check your mail" (`/signup?sent=1`) whatever the address, so the redirect does not
-tell whether it has an account.
+tell whether it has an account; so does a reset request (`/reset?sent=1`).
 The database and password work runs in a worker thread (`off_loop`, the handlers' thread pool):
 argon2 must not stall the event loop
 that also serves the websockets.
@@ -33,16 +35,19 @@ from services import identity, people
 from services.core.actor import Actor
 from services.core.client_ip import client_ip as forwarded_client_ip
 from services.core.db import system_scope
-from services.core.errors import RateLimited, ServiceError
+from services.core.errors import AuthenticationFailed, RateLimited, ServiceError, ValidationFailed
 from services.core.settings import get_settings
 from services.identity import (
+    SecondFactorRequired,
     device_cookie_for,
     device_cookie_max_age_seconds,
     device_cookie_name,
     login,
     logout,
+    pending_cookie_name,
     session_cookie_name,
     session_max_age_seconds,
+    trusted_cookie_name,
 )
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,9 @@ log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 16 * 1024
 MAX_FORM_FIELDS = 10
 SIGNUP_SENT = "/signup?sent=1"  # the one answer of a sign-up that went through, known address or not
+RESET_SENT = "/reset?sent=1"  # the one answer of a reset request that went through, known address or not
+SECOND_STEP = "/login/two-factor"  # the page of a pending sign-in's second step
+PASSWORD_WAS_RESET = "/login?reset=1"  # noqa: S105 - a page, not a password: sign in with the new one
 
 Result = TypeVar("Result")
 
@@ -90,19 +98,16 @@ async def _form_fields(request: Request) -> dict[str, str] | None:
     return dict(pairs)
 
 
-def _signed_in(token: str) -> Response:
-    settings = get_settings()
-    response = RedirectResponse("/", status_code=303)
+def _set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    """One of our cookies: HttpOnly, SameSite=Lax, the whole site, Secure when cookies must be."""
     response.set_cookie(
-        session_cookie_name(),
-        token,
-        max_age=session_max_age_seconds(),
-        path="/",
-        secure=settings.secure_cookies,
-        httponly=True,
-        samesite="lax",
+        name, value, max_age=max_age, path="/", secure=get_settings().secure_cookies, httponly=True, samesite="lax"
     )
-    response.headers["Cache-Control"] = "no-store"
+
+
+def _signed_in(token: str) -> Response:
+    response = _see_other("/")
+    _set_cookie(response, session_cookie_name(), token, session_max_age_seconds())
     return response
 
 
@@ -162,38 +167,77 @@ def _echo(fields: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
 
 async def login_route(request: Request) -> Response:
     """Sign in. The browser's previous session (its cookie) ends first; a browser that signed in to the
-    account before shows it with its device cookie, and gets a new one with every sign-in."""
+    account before shows it with its device cookie, and gets a new one with every right password.
+    When a second step is due (services/identity/totp.py) no session opens: a short-lived pending
+    sign-in cookie leads to the second step's page (SECOND_STEP)."""
     previous_token = request.cookies.get(session_cookie_name())
     device_cookie = request.cookies.get(device_cookie_name())
+    trusted_cookie = request.cookies.get(trusted_cookie_name())
     issued: list[str] = []
 
-    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor]:
+    def start(fields: dict[str, str], ip: str, user_agent: str) -> tuple[str, Actor] | SecondFactorRequired:
         email = fields.get("email", "")
+        result: tuple[str, Actor] | SecondFactorRequired
         with system_scope() as session:
-            signed_in = login(
-                session,
-                email,
-                fields.get("password", ""),
-                user_agent=user_agent,
-                ip=ip,
-                device_cookie=device_cookie,
-                previous_token=previous_token,
-            )
+            try:
+                result = login(
+                    session,
+                    email,
+                    fields.get("password", ""),
+                    user_agent=user_agent,
+                    ip=ip,
+                    device_cookie=device_cookie,
+                    previous_token=previous_token,
+                    trusted_cookie=trusted_cookie,
+                )
+            except SecondFactorRequired as second_step:
+                result = second_step  # the block commits: a rehashed password is kept
         issued.append(device_cookie_for(email))
-        return signed_in
+        return result
 
-    response = await _open_session(request, lambda _fields: "/login", (), start)
+    def done(result: tuple[str, Actor] | SecondFactorRequired) -> Response:
+        if isinstance(result, SecondFactorRequired):
+            response = _see_other(SECOND_STEP)
+            _set_cookie(response, pending_cookie_name(), result.pending_token, identity.PENDING_SECONDS)
+            return response
+        return _signed_in(result[0])
+
+    response = await _run_form(request, lambda _fields: "/login", (), start, done)
     if issued:
-        response.set_cookie(
-            device_cookie_name(),
-            issued[0],
-            max_age=device_cookie_max_age_seconds(),
-            path="/",
-            secure=get_settings().secure_cookies,
-            httponly=True,
-            samesite="lax",
-        )
+        _set_cookie(response, device_cookie_name(), issued[0], device_cookie_max_age_seconds())
     return response
+
+
+async def two_factor_route(request: Request) -> Response:
+    """The second step: a code (or a recovery code; for an enrolment, the new key's first code) completes
+    the pending sign-in of this browser's cookie and opens the session; "trust this browser" sets a
+    30-day cookie that skips the step. Errors go back to the second step's page."""
+    pending_token = request.cookies.get(pending_cookie_name())
+    previous_token = request.cookies.get(session_cookie_name())
+
+    def start(fields: dict[str, str], ip: str, user_agent: str) -> identity.SignedIn:
+        with system_scope() as session:
+            return identity.complete_sign_in(
+                session,
+                pending_token,
+                fields.get("code", ""),
+                ip=ip,
+                user_agent=user_agent,
+                previous_token=previous_token,
+                trust_browser=fields.get("trust", "") == "on",
+            )
+
+    def done(result: identity.SignedIn) -> Response:
+        response = _signed_in(result.token)
+        settings = get_settings()
+        response.delete_cookie(
+            pending_cookie_name(), path="/", secure=settings.secure_cookies, httponly=True, samesite="lax"
+        )
+        if result.trusted_token:
+            _set_cookie(response, trusted_cookie_name(), result.trusted_token, identity.TRUST_DAYS * 24 * 3600)
+        return response
+
+    return await _run_form(request, lambda _fields: SECOND_STEP, (), start, done)
 
 
 async def signup_route(request: Request) -> Response:
@@ -248,6 +292,102 @@ async def accept_invite_route(request: Request) -> Response:
     return await _open_session(request, _link_page("invite", people.MAX_TOKEN_LENGTH), ("full_name",), start)
 
 
+async def reset_request_route(request: Request) -> Response:
+    """ "Forgot password?": the same answer whatever the address (services/identity/recovery.py)."""
+
+    def start(fields: dict[str, str], ip: str, _user_agent: str) -> None:
+        with system_scope() as session:
+            identity.request_password_reset(session, fields.get("email", ""), ip=ip)
+
+    return await _run_form(request, lambda _fields: "/reset", ("email",), start, lambda _: _see_other(RESET_SENT))
+
+
+async def reset_password_route(request: Request) -> Response:
+    """The mailed link's form: a new password (twice). Every session of the account ends; no sign-in here."""
+
+    def start(fields: dict[str, str], ip: str, user_agent: str) -> None:
+        if fields.get("password", "") != fields.get("repeat_password", ""):
+            raise ValidationFailed("error.password_mismatch")
+        with system_scope() as session:
+            identity.reset_password(
+                session, fields.get("token", ""), new_password=fields.get("password", ""), ip=ip, user_agent=user_agent
+            )
+
+    page_of = _link_page("reset", identity.MAX_TOKEN_LENGTH)
+    return await _run_form(request, page_of, (), start, lambda _: _see_other(PASSWORD_WAS_RESET))
+
+
+SSO_COOKIE = "wd_sso"  # the base name: browsers get sso_cookie_name()
+
+
+def sso_cookie_name() -> str:
+    """The cookie binding an SSO sign-in to the browser that started it (its `state`)."""
+    return f"__Host-{SSO_COOKIE}" if get_settings().secure_cookies else SSO_COOKIE
+
+
+async def sso_start_route(request: Request) -> Response:
+    """GET /api/auth/sso/start?company=<slug>: off to the company's identity provider (a link, not a form:
+    the form-action policy would stop a form's redirect to another site). Errors: back to the company's
+    sign-in page."""
+    slug = request.query_params.get("company", "")[:80]
+    back = f"/login/sso/{quote(slug, safe='')}" if slug else "/login"
+
+    def start() -> people.SsoStart:
+        with system_scope() as session:
+            return people.begin_sso(session, slug)
+
+    try:
+        begun = await off_loop(start)
+    except ServiceError as exc:
+        from dashboard.i18n import error_key
+
+        return _see_other(f"{back}?{urlencode({'error': error_key(exc.message)})}")
+    except Exception:
+        log.exception("sso start failed unexpectedly")
+        return _see_other(f"{back}?error=error.generic")
+    response = _see_other(begun.url)
+    _set_cookie(response, sso_cookie_name(), begun.state, people.FLOW_SECONDS)
+    return response
+
+
+async def sso_callback_route(request: Request) -> Response:
+    """GET /api/auth/sso/callback?code&state: the provider sends the browser back here. A session opens
+    for whoever may come in (services/people/sso.py); every refusal goes to /login with its reason."""
+    params = request.query_params
+    browser_state = request.cookies.get(sso_cookie_name())
+    previous_token = request.cookies.get(session_cookie_name())
+    ip, user_agent = client_ip(request), request.headers.get("user-agent", "")
+
+    def complete() -> tuple[str, Actor]:
+        if params.get("error"):
+            raise AuthenticationFailed("error.sso_failed")  # the provider refused, or the person cancelled
+        with system_scope() as session:
+            return people.complete_sso(
+                session,
+                state=params.get("state", ""),
+                browser_state=browser_state,
+                code=params.get("code", ""),
+                ip=ip,
+                user_agent=user_agent,
+                previous_token=previous_token,
+            )
+
+    try:
+        token, _actor = await off_loop(complete)
+    except ServiceError as exc:
+        from dashboard.i18n import error_key
+
+        response = _see_other(f"/login?{urlencode({'error': error_key(exc.message)})}")
+    except Exception:
+        log.exception("sso callback failed unexpectedly")
+        response = _see_other("/login?error=error.generic")
+    else:
+        response = _signed_in(token)
+    settings = get_settings()
+    response.delete_cookie(sso_cookie_name(), path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
+    return response
+
+
 async def logout_route(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     if not origin_allowed(request.headers):
@@ -275,7 +415,12 @@ async def logout_route(request: Request) -> Response:
 routes = [
     Route("/api/auth/login", login_route, methods=["POST"]),
     Route("/api/auth/logout", logout_route, methods=["POST"]),
+    Route("/api/auth/two-factor", two_factor_route, methods=["POST"]),
+    Route("/api/auth/sso/start", sso_start_route, methods=["GET"]),
+    Route(people.CALLBACK_PATH, sso_callback_route, methods=["GET"]),
     Route("/api/auth/signup", signup_route, methods=["POST"]),
     Route("/api/auth/verify-signup", verify_signup_route, methods=["POST"]),
     Route("/api/auth/accept-invite", accept_invite_route, methods=["POST"]),
+    Route("/api/auth/reset-request", reset_request_route, methods=["POST"]),
+    Route("/api/auth/reset-password", reset_password_route, methods=["POST"]),
 ]

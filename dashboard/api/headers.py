@@ -37,6 +37,9 @@ HSTS = "max-age=63072000; includeSubDomains"  # two years; production only (it i
 # ahead (tried: every page reported dozens of blocked styles). Injected CSS cannot run script, and
 # default-src 'self' keeps it from loading images or fonts from anywhere else.
 STYLES = "style-src 'self' 'unsafe-inline'"
+# The two-factor QR code is an image the server renders (services/identity/totp.py) and sends as a data:
+# URI, so the secret never leaves for a third-party QR service. An image cannot run script.
+IMAGES = "img-src 'self' data:"
 
 
 class _InlineScripts(HTMLParser):
@@ -81,6 +84,7 @@ def content_security_policy(settings: Settings, pages_dir: Path) -> str:
         "default-src 'self'",
         " ".join(["script-src 'self'", *inline_script_hashes(pages_dir)]),
         STYLES,
+        IMAGES,
         " ".join(["connect-src 'self'", *websockets]),
         "object-src 'none'",
         "base-uri 'none'",

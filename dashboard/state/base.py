@@ -85,9 +85,13 @@ async def off_loop(fn: Callable[..., T], *args: Any) -> T:
 
 
 def session_token_from_cookie_header(cookie_header: str | None) -> str | None:
+    return cookie_from_header(cookie_header, session_cookie_name())
+
+
+def cookie_from_header(cookie_header: str | None, cookie_name: str) -> str | None:
+    """One cookie's value from a Cookie header (None when absent or empty)."""
     if not cookie_header:
         return None
-    cookie_name = session_cookie_name()
     jar: SimpleCookie = SimpleCookie()
     try:
         jar.load(cookie_header)
@@ -433,6 +437,11 @@ class AuthState(rx.State):
 
     def _session_token(self) -> str | None:
         return self._credentials().token
+
+    def _cookie(self, name: str) -> str | None:
+        """A cookie of this socket's handshake (HttpOnly ones too: they never reach page scripts)."""
+        headers = self.router.headers
+        return cookie_from_header(headers.cookie or headers.raw_headers.get("cookie", ""), name)
 
     def _credentials(self) -> Credentials:
         return Credentials.of_handshake(self.router)

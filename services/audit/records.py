@@ -63,6 +63,14 @@ class AuditAction(StrEnum):
     LOGOUT_ALL = "logout_all"
     SESSION_REVOKED = "session_revoked"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an action name, not a password
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"  # noqa: S105 - an action name
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an action name, not a password
+    TWO_FACTOR_ENABLED = "two_factor_enabled"
+    TWO_FACTOR_DISABLED = "two_factor_disabled"
+    RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
+    TRUSTED_BROWSER_REVOKED = "trusted_browser_revoked"
+    COMPANY_SECURITY_CHANGED = "company_security_changed"
+    MEMBER_JOINED_BY_SSO = "member_joined_by_sso"
     SIGNUP = "signup"
     # the operator's console
     COMPANY_CREATED = "company_created"

@@ -38,6 +38,7 @@ class Action(StrEnum):
     SESSION_LIST = "session.list"  # see own sessions
     SESSION_REVOKE = "session.revoke"  # revoke one own session, or all ("log out everywhere")
     PASSWORD_CHANGE = "password.change"  # noqa: S105 - an action name, not a password
+    TWO_FACTOR_MANAGE = "two_factor.manage"  # own second factor: set up, recovery codes, turn off, trusted browsers
     # projects
     PROJECT_LIST = "project.list"
     PROJECT_MEMBERS_EDIT = "project.members_edit"  # who (workers, clients) is on which project
@@ -56,6 +57,7 @@ class Action(StrEnum):
     MEMBER_SET_ACTIVE = "member.set_active"  # deactivate / reactivate
     INVITE_RESEND = "invite.resend"
     INVITE_REVOKE = "invite.revoke"
+    COMPANY_SECURITY_EDIT = "company.security_edit"  # sign-in rules of the company (two-factor required, SSO)
     # audit log
     AUDIT_VIEW = "audit.view"
     AUDIT_EXPORT = "audit.export"
@@ -93,6 +95,7 @@ RULES: dict[Action, dict[Role, Scope]] = {
     Action.SESSION_LIST: EVERYONE_SELF,
     Action.SESSION_REVOKE: EVERYONE_SELF,
     Action.PASSWORD_CHANGE: EVERYONE_SELF,
+    Action.TWO_FACTOR_MANAGE: EVERYONE_SELF,
     Action.PROJECT_LIST: {M: Scope.COMPANY, W: Scope.PROJECTS, C: Scope.PROJECTS},
     Action.PROJECT_MEMBERS_EDIT: MANAGER_COMPANY,
     Action.BOARD_VIEW: {A: Scope.ALL, M: Scope.COMPANY, W: Scope.PROJECTS},
@@ -108,6 +111,7 @@ RULES: dict[Action, dict[Role, Scope]] = {
     Action.MEMBER_SET_ACTIVE: MANAGER_COMPANY,
     Action.INVITE_RESEND: MANAGER_COMPANY,
     Action.INVITE_REVOKE: MANAGER_COMPANY,
+    Action.COMPANY_SECURITY_EDIT: MANAGER_COMPANY,
     Action.AUDIT_VIEW: {A: Scope.ALL, M: Scope.COMPANY},
     Action.AUDIT_EXPORT: {A: Scope.ALL, M: Scope.COMPANY},
     Action.COMPANY_LIST: OPERATOR,
@@ -130,6 +134,7 @@ EFFECTS: dict[Action, Effect] = {
     Action.SESSION_LIST: R,
     Action.SESSION_REVOKE: ACC,
     Action.PASSWORD_CHANGE: ACC,
+    Action.TWO_FACTOR_MANAGE: ACC,  # own sign-in security: never blocked by a read-only company
     Action.PROJECT_LIST: R,
     Action.PROJECT_MEMBERS_EDIT: W_,
     Action.BOARD_VIEW: R,
@@ -145,6 +150,7 @@ EFFECTS: dict[Action, Effect] = {
     Action.MEMBER_SET_ACTIVE: W_,
     Action.INVITE_RESEND: W_,
     Action.INVITE_REVOKE: W_,
+    Action.COMPANY_SECURITY_EDIT: ACC,  # the company's sign-in rules: like the own account's
     Action.AUDIT_VIEW: R,
     Action.AUDIT_EXPORT: R,
     Action.COMPANY_LIST: R,
@@ -165,6 +171,8 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.SESSION_LIST: "See own sessions (device, IP, last seen)",
     Action.SESSION_REVOKE: "Revoke one of own sessions, or log out of all sessions",
     Action.PASSWORD_CHANGE: "Change own password (ends every other session)",
+    Action.TWO_FACTOR_MANAGE: "Set up own two-factor sign-in; regenerate its recovery codes or turn it off (password "
+    "and a current code, ends every other session); see and revoke own trusted browsers",
     Action.PROJECT_LIST: "List projects with task counts",
     Action.PROJECT_MEMBERS_EDIT: "Choose which workers and clients are on a project",
     Action.BOARD_VIEW: "Open a project's task board and a task's detail (the operator: read-only, audited)",
@@ -180,6 +188,8 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.MEMBER_SET_ACTIVE: "Deactivate or reactivate a member (ends their sessions)",
     Action.INVITE_RESEND: "Resend a pending invitation (new link, new expiry)",
     Action.INVITE_REVOKE: "Revoke a pending invitation",
+    Action.COMPANY_SECURITY_EDIT: "See and change the company's sign-in rules: require two-factor for every member; "
+    "configure its OpenID Connect single sign-on",
     Action.AUDIT_VIEW: "Read the audit log, filtered by user, action and date",
     Action.AUDIT_EXPORT: "Export the audit log as CSV",
     Action.COMPANY_LIST: "List companies with members, plan and status",

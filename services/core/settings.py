@@ -5,6 +5,7 @@ Precedence: real environment variables > `.env.<ENV>` (or `.env` for local) > de
 
 from __future__ import annotations
 
+import base64
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -67,6 +68,9 @@ class Settings(BaseSettings):
     aws_secret_access_key: SecretStr = SecretStr("workdash-dev-secret")
 
     secret_key: SecretStr = SecretStr("change-me")
+    # The key that encrypts secrets stored in the database (two-factor keys): a Fernet key (32 random
+    # bytes, url-safe base64). Empty: derived from SECRET_KEY. Changing it makes the stored ones unreadable.
+    encryption_key: SecretStr | None = None
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
@@ -107,6 +111,7 @@ class Settings(BaseSettings):
     invite_mails_per_company_per_day: int = Field(default=100, ge=1)
     invite_mails_per_address_per_day: int = Field(default=5, ge=1)
     signup_mails_per_address_per_hour: int = Field(default=3, ge=1)
+    password_reset_mails_per_address_per_hour: int = Field(default=3, ge=1)
 
     billing_tax_rate_bp: int = Field(default=0, ge=0, le=10_000)
     billing_due_days: int = Field(default=14, ge=0)
@@ -134,6 +139,22 @@ class Settings(BaseSettings):
             parse_trusted_proxies(value)
         except ValueError as exc:
             raise ValueError(f"TRUSTED_PROXIES: {exc}") from None
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _check_encryption_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value.get_secret_value().encode())
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError(
+                "ENCRYPTION_KEY must be 32 random bytes in url-safe base64 "
+                "(python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
+            )
         return value
 
     @model_validator(mode="after")

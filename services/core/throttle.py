@@ -62,8 +62,16 @@ LOGIN_ACCOUNT = Limit("login-account", free_attempts=5, window=timedelta(minutes
 # instead of the account's: strangers' failures cannot keep the account's owner out.
 LOGIN_DEVICE = Limit("login-device", free_attempts=5, window=timedelta(minutes=15), max_delay=timedelta(minutes=15))
 LOGIN_IP = Limit("login-ip", free_attempts=20, window=timedelta(minutes=15), max_delay=timedelta(minutes=15))
+# Second-step codes (two-factor) per account: like passwords, 5 free failures, then growing delays.
+TWO_FACTOR_ACCOUNT = Limit(
+    "two-factor-account", free_attempts=5, window=timedelta(minutes=15), max_delay=timedelta(minutes=15)
+)
 # Sign-ups per IP address (every attempt counts): 10 free per hour, then growing delays up to an hour.
 SIGNUP_IP = Limit("signup-ip", free_attempts=10, window=timedelta(hours=1), max_delay=timedelta(hours=1))
+# "Forgot password?" requests per IP address (every request counts, known address or not), and opened
+# reset links that were dead (unknown, used, expired) per IP: 10 free per hour, then growing delays.
+RESET_REQUEST_IP = Limit("reset-request-ip", free_attempts=10, window=timedelta(hours=1), max_delay=timedelta(hours=1))
+RESET_LINK_IP = Limit("reset-link-ip", free_attempts=10, window=timedelta(hours=1), max_delay=timedelta(hours=1))
 
 
 @dataclass(frozen=True)

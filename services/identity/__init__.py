@@ -1,4 +1,4 @@
-"""Identity: sign-in, sessions, accounts (password change) and verification-first sign-up.
+"""Identity: sign-in (with two-factor), sessions, accounts (password change and reset) and verification-first sign-up.
 
 This module is the domain's public surface: other domains and the UI import only these names.
 """
@@ -16,9 +16,12 @@ from services.identity.auth import (
     MAX_EMAIL_LENGTH,
     MAX_PASSWORD_LENGTH,
     MAX_TOKEN_LENGTH,
+    SecondFactorRequired,
     SessionInfo,
+    SignedIn,
     actor_for,
     cached_actor,
+    complete_sign_in,
     device_cookie_for,
     device_cookie_max_age_seconds,
     device_cookie_name,
@@ -28,6 +31,7 @@ from services.identity.auth import (
     logout,
     logout_all,
     open_session,
+    pending_cookie_name,
     refresh_company_sessions,
     resolve_actor,
     resolve_session,
@@ -36,14 +40,38 @@ from services.identity.auth import (
     revoke_user_sessions,
     session_cookie_name,
     session_max_age_seconds,
+    trusted_cookie_name,
 )
-from services.identity.jobs import expire_sign_ups, purge_sessions
+from services.identity.jobs import expire_sign_ups, purge_password_resets, purge_sessions
+from services.identity.recovery import (
+    ResetPreview,
+    describe_password_reset,
+    request_password_reset,
+    reset_password,
+)
 from services.identity.signup import (
     SignupPreview,
     describe_sign_up,
     discard_pending_sign_up,
     sign_up,
     verify_sign_up,
+)
+from services.identity.totp import MAX_CODE_LENGTH as MAX_TWO_FACTOR_CODE_LENGTH
+from services.identity.totp import PENDING_SECONDS, TRUST_DAYS, Enrolment, SecondStep
+from services.identity.two_factor import (
+    CompanySecurity,
+    TrustedBrowserInfo,
+    TwoFactorStatus,
+    company_security,
+    confirm_two_factor,
+    disable_two_factor,
+    pending_step,
+    regenerate_recovery_codes,
+    revoke_trusted_browser,
+    set_two_factor_required,
+    start_sign_in_enrolment,
+    start_two_factor,
+    two_factor_status,
 )
 
 __all__ = [
@@ -52,15 +80,31 @@ __all__ = [
     "MAX_FULL_NAME_LENGTH",
     "MAX_PASSWORD_LENGTH",
     "MAX_TOKEN_LENGTH",
+    "MAX_TWO_FACTOR_CODE_LENGTH",
+    "PENDING_SECONDS",
+    "TRUST_DAYS",
+    "CompanySecurity",
+    "Enrolment",
+    "ResetPreview",
+    "SecondFactorRequired",
+    "SecondStep",
     "SessionInfo",
+    "SignedIn",
     "SignupPreview",
+    "TrustedBrowserInfo",
+    "TwoFactorStatus",
     "actor_for",
     "cached_actor",
     "change_password",
+    "company_security",
+    "complete_sign_in",
+    "confirm_two_factor",
+    "describe_password_reset",
     "describe_sign_up",
     "device_cookie_for",
     "device_cookie_max_age_seconds",
     "device_cookie_name",
+    "disable_two_factor",
     "discard_pending_sign_up",
     "expire_sign_ups",
     "hash_token",
@@ -71,17 +115,29 @@ __all__ = [
     "normalize_person_name",
     "normalize_signup_email",
     "open_session",
+    "pending_cookie_name",
+    "pending_step",
+    "purge_password_resets",
     "purge_sessions",
     "refresh_company_sessions",
     "refuse_taken_email",
+    "regenerate_recovery_codes",
+    "request_password_reset",
+    "reset_password",
     "resolve_actor",
     "resolve_session",
     "revoke_company_sessions",
     "revoke_session",
+    "revoke_trusted_browser",
     "revoke_user_sessions",
     "session_cookie_name",
     "session_max_age_seconds",
+    "set_two_factor_required",
     "sign_up",
+    "start_sign_in_enrolment",
+    "start_two_factor",
+    "trusted_cookie_name",
+    "two_factor_status",
     "validate_password",
     "verify_sign_up",
 ]

@@ -221,6 +221,25 @@ def insert_company(session: Session, name: str) -> Company:
 # ---- password change -----------------------------------------------------------------------
 
 
+def check_current_password(user: User, current_password: str) -> None:
+    """A signed-in user confirms a sensitive change with the password, under the login throttle of the
+    account (a stolen session must not become a password oracle): ValidationFailed
+    ("error.current_password_required" / "error.current_password_wrong"), RateLimited."""
+    if not isinstance(current_password, str) or not current_password:
+        raise ValidationFailed("error.current_password_required")
+    claim = throttle.begin((throttle.LOGIN_ACCOUNT, auth.normalize_email(user.email)))
+    try:
+        matches = (
+            len(current_password) <= MAX_PASSWORD_LENGTH and verify_password(current_password, user.password_hash)[0]
+        )
+    except BaseException:
+        throttle.refund_all(claim)
+        raise
+    if not matches:
+        raise ValidationFailed("error.current_password_wrong")  # the attempt stays counted
+    throttle.settle(claim, clear=claim.keys)
+
+
 def change_password(
     session: Session, actor: Actor, *, current_password: str, new_password: str, current_token: str | None
 ) -> None:
@@ -241,18 +260,7 @@ def change_password(
         raise ValidationFailed("error.password_too_short")
     validate_password(new_password, email=user.email, name=user.full_name)
 
-    account = auth.normalize_email(user.email)
-    claim = throttle.begin((throttle.LOGIN_ACCOUNT, account))
-    try:
-        matches = (
-            len(current_password) <= MAX_PASSWORD_LENGTH and verify_password(current_password, user.password_hash)[0]
-        )
-    except BaseException:
-        throttle.refund_all(claim)
-        raise
-    if not matches:
-        raise ValidationFailed("error.current_password_wrong")  # the attempt stays counted
-    throttle.settle(claim, clear=claim.keys)
+    check_current_password(user, current_password)
     if new_password == current_password:
         raise ValidationFailed("error.password_unchanged")
 

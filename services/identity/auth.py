@@ -16,6 +16,12 @@ with the same message. A browser that signed in to the account before presents a
 the issue time. With a valid one its attempts are counted on its own key (LOGIN_DEVICE) instead of
 the account's, so strangers' failures cannot keep the owner out while unknown browsers still wait.
 Signing in on a browser that still carries a session ends that session first (`previous_token`).
+
+Two-factor (services/identity/totp.py): when the account has a second factor (and the browser is not
+one it trusted), or must set one up, a right password opens no session: `login` raises
+SecondFactorRequired with a pending sign-in's token, and `complete_sign_in` opens the session once a
+current code or an unused recovery code (or, for an enrolment, the first code of the new key) is
+given. Its guesses are throttled like passwords: per account (TWO_FACTOR_ACCOUNT) and per IP.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from models import Company, CompanyStatus, User, UserSession
+from models import Company, CompanyStatus, Role, SsoProvider, User, UserSession
 from services import audit
 from services.audit import AuditAction, AuditTarget
 from services.core import clock, throttle
@@ -43,7 +49,7 @@ from services.core.errors import AuthenticationFailed, NotFound, ValidationFaile
 from services.core.passwords import verify_password
 from services.core.policy import Action, authorize
 from services.core.settings import get_settings
-from services.identity import session_cache
+from services.identity import session_cache, totp
 from services.identity.session_cache import LAST_SEEN_EVERY, SessionCache
 
 log = logging.getLogger(__name__)
@@ -56,7 +62,28 @@ MAX_IP_LENGTH = 64
 MAX_USER_AGENT_LENGTH = 512
 DEVICE_COOKIE = "wd_device"  # the base name: browsers get device_cookie_name()
 DEVICE_COOKIE_DAYS = 180
+PENDING_COOKIE = "wd_pending"  # the base names: browsers get pending_cookie_name(), trusted_cookie_name()
+TRUSTED_COOKIE = "wd_trusted"
 MAX_DEVICE_COOKIE_LENGTH = 256
+
+
+class SecondFactorRequired(Exception):
+    """The password was right and a second step is due: no session is open. Raised rather than returned,
+    so no caller of `login` can open a session past the second factor by overlooking a result."""
+
+    def __init__(self, pending_token: str, step: totp.SecondStep) -> None:
+        super().__init__(step.value)
+        self.pending_token = pending_token
+        self.step = step
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A completed second step: the session's token, its Actor, and a trusted browser's token if asked."""
+
+    token: str
+    actor: Actor
+    trusted_token: str | None
 
 
 @dataclass(frozen=True)
@@ -104,6 +131,16 @@ def device_cookie_max_age_seconds() -> int:
     return DEVICE_COOKIE_DAYS * 24 * 3600
 
 
+def pending_cookie_name() -> str:
+    """The cookie of a pending sign-in (between the password and the second step; HttpOnly, minutes)."""
+    return f"__Host-{PENDING_COOKIE}" if get_settings().secure_cookies else PENDING_COOKIE
+
+
+def trusted_cookie_name() -> str:
+    """The cookie of a browser the user trusted to skip the second step (HttpOnly, 30 days)."""
+    return f"__Host-{TRUSTED_COOKIE}" if get_settings().secure_cookies else TRUSTED_COOKIE
+
+
 def _device_signature(email: str, device_id: str, issued: int) -> str:
     key = hashlib.sha256(b"device-cookie\x00" + get_settings().secret_key.get_secret_value().encode()).digest()
     mac = hmac.new(key, f"{normalize_email(email)}\x00{device_id}\x00{issued}".encode(), hashlib.sha256).digest()
@@ -139,13 +176,16 @@ def login(
     ip: str = "",
     device_cookie: str | None = None,
     previous_token: str | None = None,
+    trusted_cookie: str | None = None,
 ) -> tuple[str, Actor]:
     """Check the password and open a session: (raw token, Actor).
 
     Unknown email, wrong password and inactive user all raise AuthenticationFailed("error.bad_credentials")
     after the same work; RateLimited when the account (or, with a valid `device_cookie`, this browser)
     or the IP must wait; ValidationFailed for empty input. On success the browser's previous session
-    (`previous_token`, whoever's it was) is ended before the new one opens.
+    (`previous_token`, whoever's it was) is ended before the new one opens. SecondFactorRequired when a
+    second step is due (`trusted_cookie`: a browser the user trusted skips the code); the caller's
+    transaction may commit then (a rehashed password).
     """
     email = normalize_email(email or "")
     if not email or not password:
@@ -163,13 +203,76 @@ def login(
         _record_failed_login(session, attempted, user, reason, ip=ip, user_agent=user_agent)
         if reason == "company_deactivated":
             raise AuthenticationFailed("error.company_deactivated")
+        if reason == "password_not_allowed":  # said only after the right password
+            raise AuthenticationFailed("error.sso_only")
         raise AuthenticationFailed()
     if user is None:  # unreachable: no failure reason means the user was found and checked
         raise AuthenticationFailed()
     throttle.login_succeeded(claim, attempted, ip, device)
+    step = totp.second_step_for(session, user, company, trusted_cookie)
+    if step is not None:
+        raise SecondFactorRequired(totp.begin_pending(user.id, step), step)
     logout(session, previous_token, ip=ip, user_agent=user_agent)
     token = open_session(session, user, ip=ip, user_agent=user_agent, company=company)
     return token, actor_for(user, company, ip=ip, user_agent=user_agent)
+
+
+def complete_sign_in(
+    session: Session,
+    pending_token: str | None,
+    code: str,
+    *,
+    ip: str = "",
+    user_agent: str = "",
+    previous_token: str | None = None,
+    trust_browser: bool = False,
+) -> SignedIn:
+    """The second step: a current code of the user's key (never one accepted before) or an unused
+    recovery code; for an enrolment, the first code of the key shown at the second step's page.
+
+    AuthenticationFailed("error.sign_in_expired") when the pending sign-in is unknown, expired or done
+    (sign in again), ("error.two_factor_code_wrong") for a wrong code (audited as login_failed, kept
+    counted: TWO_FACTOR_ACCOUNT and the IP); RateLimited while they must wait.
+    """
+    ip, user_agent = _clip(ip, MAX_IP_LENGTH), _clip(user_agent, MAX_USER_AGENT_LENGTH)
+    found = totp.pending(pending_token)
+    user = session.get(User, found.user_id) if found is not None else None
+    if found is None or user is None:
+        raise AuthenticationFailed("error.sign_in_expired")
+    claim = throttle.begin((throttle.TWO_FACTOR_ACCOUNT, str(user.id)), (throttle.LOGIN_IP, ip))
+    try:
+        if found.step is totp.SecondStep.ENROL:
+            kind = "totp" if totp.confirm_enrolment(session, user.id, code) else None
+        else:
+            kind = totp.verify_code_or_recovery(session, user.id, code)
+    except BaseException:
+        throttle.refund_all(claim)
+        raise
+    if kind is None:
+        _record_failed_login(session, normalize_email(user.email), user, "wrong_code", ip=ip, user_agent=user_agent)
+        raise AuthenticationFailed("error.two_factor_code_wrong")
+    if totp.take_pending(pending_token) is None:  # another request completed it meanwhile
+        throttle.refund_all(claim)
+        raise AuthenticationFailed("error.sign_in_expired")
+    account_key = claim.key_for(throttle.TWO_FACTOR_ACCOUNT, str(user.id))
+    ip_key = claim.key_for(throttle.LOGIN_IP, ip)
+    throttle.settle(claim, clear=[k for k in (account_key,) if k], refund=[k for k in (ip_key,) if k])
+    company = session.get(Company, user.company_id) if user.company_id else None
+    actor = actor_for(user, company, ip=ip, user_agent=user_agent)
+    if found.step is totp.SecondStep.ENROL:
+        audit.record(
+            session,
+            actor=actor,
+            action=AuditAction.TWO_FACTOR_ENABLED,
+            company_id=user.company_id,
+            target_type=AuditTarget.USER,
+            target_id=user.id,
+            changes={"at": "sign_in"},
+        )
+    logout(session, previous_token, ip=ip, user_agent=user_agent)
+    token = open_session(session, user, ip=ip, user_agent=user_agent, method=f"password+{kind}", company=company)
+    trusted = totp.trust_browser(session, user, ip=ip, user_agent=user_agent) if trust_browser else None
+    return SignedIn(token=token, actor=actor, trusted_token=trusted)
 
 
 def _check_credentials(session: Session, email: str, password: str) -> tuple[User | None, Company | None, str]:
@@ -187,10 +290,21 @@ def _check_credentials(session: Session, email: str, password: str) -> tuple[Use
     company = session.get(Company, user.company_id) if user.company_id else None
     if company is not None and company.status is not CompanyStatus.ACTIVE:
         return user, company, "company_deactivated"
+    if company is not None and user.role is not Role.MANAGER and _sso_only(session, company.id):
+        return user, company, "password_not_allowed"
     if new_hash:
         user.password_hash = new_hash
         session.add(user)
     return user, company, ""
+
+
+def _sso_only(session: Session, company_id: uuid.UUID) -> bool:
+    """The company signs its members in through its identity provider only (services/people/sso.py).
+    Managers keep their password, so a broken provider cannot lock the company out."""
+    query = select(SsoProvider.id).where(
+        col(SsoProvider.company_id) == company_id, col(SsoProvider.allow_password).is_(False)
+    )
+    return session.exec(query).first() is not None
 
 
 def _record_failed_login(

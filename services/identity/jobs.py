@@ -7,7 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from models import Company, SignupVerification, UserSession
+from models import Company, PasswordReset, SignupVerification, UserSession
 from services.core import clock
 
 # Keep ended sessions a while so "your sessions" and incident reviews can still see them.
@@ -30,4 +30,11 @@ def expire_sign_ups(session: Session) -> int:
     pending row go with it: ON DELETE CASCADE). Returns how many companies went."""
     expired = sa.select(col(SignupVerification.company_id)).where(col(SignupVerification.expires_at) <= clock.now())
     result = session.execute(sa.delete(Company).where(col(Company.id).in_(expired.scalar_subquery())))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def purge_password_resets(session: Session) -> int:
+    """Delete reset links that expired (used or not) more than a day ago: nothing can use them."""
+    cutoff = clock.now() - timedelta(days=1)
+    result = session.execute(sa.delete(PasswordReset).where(col(PasswordReset.expires_at) < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""People: the company's members (team) and invitations.
+"""People: the company's members (team), invitations, and single sign-on through the company's provider.
 
 This module is the domain's public surface: other domains and the UI import only these names.
 """
@@ -14,6 +14,19 @@ from services.people.invitations import (
     resend,
     revoke,
 )
+from services.people.sso import (
+    CALLBACK_PATH,
+    FLOW_SECONDS,
+    SsoEntry,
+    SsoSettings,
+    SsoStart,
+    begin_sso,
+    complete_sso,
+    describe_sso,
+    remove_sso,
+    save_sso,
+    sso_settings,
+)
 from services.people.team import (
     PROJECT_MEMBER_ROLES,
     MemberInfo,
@@ -26,6 +39,8 @@ from services.people.team import (
 )
 
 __all__ = [
+    "CALLBACK_PATH",
+    "FLOW_SECONDS",
     "INVITABLE_ROLES",
     "MAX_TOKEN_LENGTH",
     "PROJECT_MEMBER_ROLES",
@@ -33,14 +48,23 @@ __all__ = [
     "InvitePreview",
     "MemberInfo",
     "ProjectMembersChange",
+    "SsoEntry",
+    "SsoSettings",
+    "SsoStart",
     "accept",
+    "begin_sso",
     "change_role",
+    "complete_sso",
     "describe",
+    "describe_sso",
     "invite",
     "list_invitations",
     "list_members",
+    "remove_sso",
     "resend",
     "revoke",
+    "save_sso",
     "set_active",
     "set_project_members",
+    "sso_settings",
 ]

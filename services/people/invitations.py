@@ -245,6 +245,32 @@ def accept(
     invitation, company = _usable_invitation(session, token, lock=True)
     name = identity.normalize_person_name(full_name)
     identity.validate_password(password, email=invitation.email, name=name)
+    return join_by_invitation(
+        session,
+        invitation,
+        company,
+        full_name=name,
+        password_hash=hash_password(password),
+        method="invitation",
+        ip=ip,
+        user_agent=user_agent,
+    )
+
+
+def join_by_invitation(
+    session: Session,
+    invitation: Invitation,
+    company: Company,
+    *,
+    full_name: str,
+    password_hash: str,
+    method: str,
+    ip: str = "",
+    user_agent: str = "",
+) -> tuple[str, Actor]:
+    """The account a live (locked) invitation describes, created and signed in: by its link and a chosen
+    password (`accept`), or by the company's identity provider (services/people/sso.py)."""
+    name = full_name
     # The invitee proves the address by opening this link: an unverified sign-up of it cannot keep them out.
     identity.discard_pending_sign_up(session, invitation.email)
     identity.refuse_taken_email(session, invitation.email)
@@ -256,7 +282,7 @@ def accept(
         company_id=company.id,
         email=invitation.email,
         full_name=name,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         role=role,
         is_active=True,
         last_login_at=now,
@@ -284,9 +310,7 @@ def accept(
     invitation.accepted_at = now
     session.add(invitation)
     session.flush()
-    session_token = identity.open_session(
-        session, user, ip=ip, user_agent=user_agent, method="invitation", company=company
-    )
+    session_token = identity.open_session(session, user, ip=ip, user_agent=user_agent, method=method, company=company)
     actor = identity.actor_for(user, company, ip=ip, user_agent=user_agent)
     audit.record(
         session,

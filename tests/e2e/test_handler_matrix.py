@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from dashboard.features.account.state import AccountState
+from dashboard.features.account.state import AccountState, TwoFactorState
 from dashboard.features.audit.state import AuditState
 from dashboard.features.billing.state import BillingState
 from dashboard.features.billing_admin.state import BillingAdminState, PlansState
@@ -23,12 +23,13 @@ from dashboard.features.home.state import HomeState
 from dashboard.features.my_tasks.state import MyTasksState
 from dashboard.features.outbox.state import OutboxState
 from dashboard.features.projects.state import ProjectsState
+from dashboard.features.security.state import SecurityState
 from dashboard.features.team.state import MEMBER_BOX, PROJECT_BOX, TeamState
 from models import Role, User
 from services.core.db import system_scope
 from services.core.policy import EFFECTS, RULES, Action, Effect
 from tests.e2e.ws import EventSocket, login_cookie, merged_delta, redirects
-from tests.factories import make_session
+from tests.factories import make_session, make_trusted_browser
 from tests.security.test_permission_matrix import COMBINATIONS, expected
 from tests.security.world import PASSWORD, Side, World, build_world, password_hash
 
@@ -64,6 +65,13 @@ class Call:
             user = session.get(User, self.user.id)
             assert user is not None
             return str(make_session(session, user).id)
+
+    def trusted_browser(self) -> str:
+        """A browser the acting user trusted (the SELF action aims at it), or the other company's user's."""
+        with system_scope(self.owner) as session:
+            owner = session.get(User, self.side.target.id if self.side is self.world.other else self.user.id)
+            assert owner is not None
+            return str(make_trusted_browser(session, owner).id)
 
 
 def handler(state: Any, name: str) -> str:
@@ -108,6 +116,17 @@ def _password_changed(call: Call, socket: EventSocket) -> bool:
     form = {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "repeat_password": NEW_PASSWORD}
     socket.call(handler(AccountState, "change_password"), {"form_data": form})
     return call.scalar("SELECT password_hash <> :h FROM users WHERE id = :i", h=password_hash(), i=call.user.id)
+
+
+def _browser_revoked(call: Call, socket: EventSocket) -> bool:
+    target = call.trusted_browser()
+    socket.call(handler(TwoFactorState, "revoke_browser"), {"browser_id": target})
+    return call.scalar("SELECT revoked_at IS NOT NULL FROM trusted_browsers WHERE id = :i", i=target)
+
+
+def _two_factor_required(call: Call, socket: EventSocket) -> bool:
+    socket.call(handler(SecurityState, "set_require_two_factor"), {"required": True})
+    return call.scalar("SELECT require_two_factor FROM companies WHERE id = :i", i=call.side.company.id)
 
 
 def _members_edited(call: Call, socket: EventSocket) -> bool:
@@ -287,6 +306,7 @@ HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.SESSION_LIST: HandlerCase(_sessions_listed),
     Action.SESSION_REVOKE: HandlerCase(_session_revoked),
     Action.PASSWORD_CHANGE: HandlerCase(_password_changed),
+    Action.TWO_FACTOR_MANAGE: HandlerCase(_browser_revoked),
     Action.PROJECT_LIST: _read(ProjectsState, "load", lambda c: c.side.project.name),
     Action.PROJECT_MEMBERS_EDIT: HandlerCase(_members_edited),
     Action.BOARD_VIEW: HandlerCase(_board_viewed),
@@ -302,6 +322,7 @@ HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.MEMBER_SET_ACTIVE: HandlerCase(_deactivated),
     Action.INVITE_RESEND: HandlerCase(_invite_resent),
     Action.INVITE_REVOKE: HandlerCase(_invite_revoked),
+    Action.COMPANY_SECURITY_EDIT: HandlerCase(_two_factor_required),
     Action.AUDIT_VIEW: HandlerCase(_audit_listed),
     Action.AUDIT_EXPORT: HandlerCase(_audit_exported),
     Action.COMPANY_LIST: _read(CompaniesState, "load", lambda c: c.side.company.name),
@@ -364,8 +385,9 @@ def reset(owner: Engine, world: World) -> None:
             {"u": [world.own.target.id, world.other.target.id]},
         )
         conn.execute(text("UPDATE sessions SET revoked_at = NULL WHERE user_id = ANY(:u)"), {"u": users})
+        conn.execute(text("DELETE FROM trusted_browsers WHERE user_id = ANY(:u)"), {"u": users})
         conn.execute(
-            text("UPDATE companies SET status = 'active' WHERE id = ANY(:c)"),
+            text("UPDATE companies SET status = 'active', require_two_factor = false WHERE id = ANY(:c)"),
             {"c": [world.own.company.id, world.other.company.id]},
         )
         conn.execute(

@@ -39,6 +39,10 @@ APPEND_ONLY = {"audit_logs"}
 SYSTEM_DELETES = {
     "sessions",
     "signup_verifications",
+    "password_resets",  # a new link replaces the unused one; the worker purges expired ones
+    "two_factor_credentials",  # turning two-factor off deletes the key,
+    "recovery_codes",  # its codes (and new codes replace the old ones)
+    "trusted_browsers",  # and its trusted browsers
     "companies",
 }  # purge ended sessions; replace or expire a pending sign-up (its unverified company)
 
@@ -219,7 +223,7 @@ def system_role(test_env: TestServers, empty_database: str) -> str:
 
 
 def test_the_system_role_has_exactly_its_privileges(empty_database: str, app_role_url: str, system_role: str) -> None:
-    """Narrow: no DELETE but on sessions and pending sign-ups, append-only audit trail, no TRUNCATE, owns nothing; only it
+    """Narrow: no DELETE but on sessions, pending sign-ups and reset links, append-only audit trail, no TRUNCATE, owns nothing; only it
     (and the owner) can read the key that signs the tenant scopes."""
     app_role = make_url(app_role_url).username
     upgrade_head(empty_database, app_role=app_role, system_role=system_role)

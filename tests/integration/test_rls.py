@@ -53,14 +53,18 @@ from tests.factories import (
     make_label,
     make_line_item,
     make_notification,
+    make_password_reset,
     make_payment,
     make_plan,
     make_project,
     make_session,
     make_signup_verification,
+    make_sso_provider,
     make_subscription,
     make_task,
     make_trial,
+    make_trusted_browser,
+    make_two_factor,
     make_user,
     save,
 )
@@ -73,7 +77,15 @@ pytestmark = pytest.mark.integration
 
 RLS_TABLES = ("companies", *TENANT_TABLES, "sessions")
 NOT_RLS_TABLES = {"plans", "provider_events"}  # the public catalogue, webhook event ids
-NULL_COMPANY_TABLES = {"users", "audit_logs", "sessions"}  # admins, operator-wide audit rows, admins' sessions
+NULL_COMPANY_TABLES = {  # admins, operator-wide audit rows, admins' sessions, links and second factors
+    "users",
+    "audit_logs",
+    "sessions",
+    "password_resets",
+    "two_factor_credentials",
+    "recovery_codes",
+    "trusted_browsers",
+}
 POLICIES = {"tenant_isolation", "operator_access", "owner_maintenance"}
 RLS_REFUSAL = "new row violates row-level security policy"
 # A session belongs to its user's company: the table has no company column of its own.
@@ -156,6 +168,10 @@ def populate(session: Session, name: str, plan: Plan) -> Tenant:
     make_session(session, worker)
     make_session(session, manager)
     make_signup_verification(session, company, manager)
+    make_password_reset(session, worker)
+    make_two_factor(session, worker)
+    make_trusted_browser(session, worker)
+    make_sso_provider(session, company)
     return Tenant(company, manager, project.id, invitation.id)
 
 
@@ -182,6 +198,9 @@ def rls(test_env: TestServers, migrated_database: str) -> Iterator[RlsDatabase]:
             a, b = populate(session, "Alpha", plan), populate(session, "Beta", plan)
             admin = make_admin(session)
             make_session(session, admin)  # a session with no company: the operator's
+            make_password_reset(session, admin)  # the operator's own reset link (no company)
+            make_two_factor(session, admin)  # and second factor
+            make_trusted_browser(session, admin)
             make_audit(session, None, actor=admin, action="plan.create")  # operator-wide row
         with system_scope(system) as session:
             for tenant in (a, b):
@@ -650,8 +669,12 @@ def test_the_revisions_downgrade_cleanly_and_upgrade_again(empty_database: str) 
     at_head = (len(RLS_TABLES), len(RLS_TABLES) * len(POLICIES), True, False)
     upgrade_head(empty_database)
     assert rls_state(empty_database) == at_head
+    identity_tables = 5  # password_resets, two_factor_credentials, recovery_codes, trusted_browsers, sso_providers
+    downgrade_to(empty_database, "938036124e90")  # the reset links', two-factor and SSO tables go, with their policies
+    before_identity = len(RLS_TABLES) - identity_tables
+    assert rls_state(empty_database) == (before_identity, before_identity * len(POLICIES), True, False)
     downgrade_to(empty_database, "b4f2b4b3cebb")  # billing's invoice counters and pending charges go
-    after_boards = len(RLS_TABLES) - 2
+    after_boards = before_identity - 2
     assert rls_state(empty_database) == (after_boards, after_boards * len(POLICIES), True, False)
     board_tables = 4  # labels, task_labels, task_followers, notifications
     downgrade_to(empty_database, "c95fb22ff052")  # the boards' tables go, with their policies

@@ -67,4 +67,5 @@ def test_the_worker_runs_every_job(migrated_database: str) -> None:
         "overdue_changes",
         "sessions_purged",
         "signups_expired",
+        "password_resets_purged",
     }

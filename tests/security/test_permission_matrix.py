@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, select
 
-from models import Invitation, Label, Role, Task, TaskStatus, User, UserSession
+from models import Invitation, Label, Role, Task, TaskStatus, TrustedBrowser, User, UserSession
 from services import billing
 from services.audit import records as audit_service
 from services.core import mailer
@@ -22,10 +22,11 @@ from services.core.actor import Actor
 from services.core.errors import NotFound, PermissionDenied
 from services.core.policy import RULES, Action, Scope, authorize
 from services.core.settings import get_settings
-from services.identity import accounts, auth
+from services.identity import accounts, auth, two_factor
 from services.people import invitations, team
 from services.tenants import companies
 from services.work import TaskFields, TaskFilter, projects, tasks
+from tests.factories import make_trusted_browser
 from tests.security.world import PASSWORD, Side, World, build_world, make_session
 
 pytestmark = pytest.mark.integration
@@ -63,6 +64,24 @@ def _password_changed(db: Session, actor: Actor, side: Side, world: World) -> bo
         db, actor, current_password=PASSWORD, new_password="a-new-long-passphrase-77", current_token=None
     )
     return True
+
+
+def _trusted_browser_revoked(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    """A browser the actor trusted (or, on the other side, the other company's user did) is revoked."""
+    owner = side.target if side is world.other else db.get(User, actor.user_id)
+    assert owner is not None
+    browser = make_trusted_browser(db, owner)
+    two_factor.revoke_trusted_browser(db, actor, browser.id)
+    refreshed = db.get(TrustedBrowser, browser.id)
+    assert refreshed is not None
+    db.refresh(refreshed)
+    return refreshed.revoked_at is not None
+
+
+def _two_factor_required(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    two_factor.set_two_factor_required(db, actor, True)
+    db.refresh(side.company)
+    return side.company.require_two_factor
 
 
 def _project_listed(db: Session, actor: Actor, side: Side, world: World) -> bool:
@@ -218,6 +237,7 @@ CASES: dict[Action, Case] = {
     Action.SESSION_LIST: Case(_session_listed),
     Action.SESSION_REVOKE: Case(_session_revoked),
     Action.PASSWORD_CHANGE: Case(_password_changed, targeted=False),
+    Action.TWO_FACTOR_MANAGE: Case(_trusted_browser_revoked),
     Action.PROJECT_LIST: Case(_project_listed),
     Action.PROJECT_MEMBERS_EDIT: Case(_members_edited),
     Action.BOARD_VIEW: Case(_board_viewed),
@@ -233,6 +253,7 @@ CASES: dict[Action, Case] = {
     Action.MEMBER_SET_ACTIVE: Case(_deactivated),
     Action.INVITE_RESEND: Case(_invite_resent),
     Action.INVITE_REVOKE: Case(_invite_revoked),
+    Action.COMPANY_SECURITY_EDIT: Case(_two_factor_required),
     Action.AUDIT_VIEW: Case(_audit_listed),
     Action.AUDIT_EXPORT: Case(_audit_exported),
     Action.COMPANY_LIST: Case(_company_listed),
@@ -312,6 +333,7 @@ def test_service_layer_matches_policy(
         db.refresh(other.company)
         assert other.target.is_active and other.target.role is Role.WORKER
         assert other.invitation.revoked_at is None and other.company.status.value == "active"
+        assert not other.company.require_two_factor
         assert db.exec(select(UserSession).where(UserSession.id == other.target_session.id)).one().revoked_at is None
         db.refresh(other.invoice)
         db.refresh(other.subscription)

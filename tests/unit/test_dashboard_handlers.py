@@ -125,6 +125,10 @@ def test_public_handlers_are_the_reviewed_few() -> None:
         "SignupState.load",
         "VerifyState.load",
         "InviteState.load",
+        "ResetRequestState.load",
+        "ResetPasswordState.load",
+        "SecondStepState.load",
+        "SsoSignInState.load",
         "UIState.set_language",
     }
 

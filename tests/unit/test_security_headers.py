@@ -73,6 +73,7 @@ def test_scripts_only_from_the_app_and_its_own_inline_scripts(pages: Path) -> No
     assert policy["default-src"] == ["'self'"]
     assert policy["object-src"] == ["'none'"] and policy["base-uri"] == ["'none'"]
     assert policy["form-action"] == ["'self'"]
+    assert policy["img-src"] == ["'self'", "data:"]  # the server-rendered two-factor QR code
     loose = [name for name, values in policy.items() if {"'unsafe-inline'", "'unsafe-eval'", "*"} & set(values)]
     assert loose == ["style-src"]  # styles only: dashboard/api/headers.py STYLES says why
 

@@ -18,6 +18,7 @@ def login_page() -> rx.Component:
             submit_key="login.submit",
             submit_id="login-submit",
         ),
+        rx.link(t("reset.forgot_link"), href="/reset", id="forgot-link", size="2"),
         rx.text(
             t("login.no_account"), " ", rx.link(t("login.signup_link"), href="/signup", id="signup-link"), size="2"
         ),
