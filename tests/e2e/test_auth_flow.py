@@ -27,7 +27,16 @@ EXPECTED_NAV = {
         "nav-outbox",
         "nav-account",
     ],
-    Role.MANAGER: ["nav-home", "nav-projects", "nav-my_tasks", "nav-team", "nav-audit", "nav-billing", "nav-account"],
+    Role.MANAGER: [
+        "nav-home",
+        "nav-projects",
+        "nav-my_tasks",
+        "nav-team",
+        "nav-security",
+        "nav-audit",
+        "nav-billing",
+        "nav-account",
+    ],
     Role.WORKER: ["nav-home", "nav-projects", "nav-my_tasks", "nav-account"],
     Role.CLIENT: ["nav-home", "nav-projects", "nav-account"],
 }

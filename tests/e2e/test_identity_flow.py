@@ -136,6 +136,7 @@ def test_signup_invite_accept_and_role_navigation(page: Page, app_url: str, new_
         "nav-projects",
         "nav-my_tasks",
         "nav-team",
+        "nav-security",
         "nav-audit",
         "nav-billing",
         "nav-account",

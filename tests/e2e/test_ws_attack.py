@@ -20,8 +20,10 @@ from tests.e2e.ws import EventSocket, all_handlers, login_cookie, without_router
 pytestmark = pytest.mark.e2e
 
 # Tables an attack must leave untouched. `sessions` and `audit_logs` are left out: a Client may
-# legitimately end its own sessions, and refused attempts may be logged.
-WATCHED = ("companies", "plans", *(t for t in TENANT_TABLES if t != "audit_logs"))
+# legitimately end its own sessions, and refused attempts may be logged; so are `two_factor_credentials`
+# and `recovery_codes`: a Client may start setting up its own two-factor (a new unconfirmed key and codes).
+SELF_SERVICE = ("audit_logs", "two_factor_credentials", "recovery_codes")
+WATCHED = ("companies", "plans", *(t for t in TENANT_TABLES if t not in SELF_SERVICE))
 USER_VOLATILE = "last_login_at"
 # Handlers that end the caller's own session run last, so the rest run with the session alive.
 SESSION_ENDING = ("logout", "revoke")
