@@ -11,6 +11,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
+from dashboard.components.files_uploader import FilesUploaderPlugin
 from dashboard.i18n.browser import TranslationTablePlugin
 from services.core.settings import get_settings
 
@@ -26,10 +27,12 @@ config = rx.Config(
     # The websocket handshake (/_event) and CORS answers accept only these Origins (Reflex's default
     # is "*": any site could drive a victim's session). dashboard/api/origins.py checks the same list.
     cors_allowed_origins=list(_settings.allowed_origins),
-    # TranslationTablePlugin writes the one translation table every page imports (dashboard/i18n).
+    # TranslationTablePlugin writes the one translation table every page imports (dashboard/i18n);
+    # FilesUploaderPlugin the files panel's upload module.
     plugins=[
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium")),
         TranslationTablePlugin(),
+        FilesUploaderPlugin(),  # the files panel's upload script (dashboard/components/files_uploader.js)
     ],
     disable_plugins=[SitemapPlugin],
     # Automatic setters stay off (the default; passing the option only prints a deprecation).

@@ -26,6 +26,9 @@ from dashboard.features.board.page import board_page
 from dashboard.features.board.state import PROJECT_PARAM, BoardState
 from dashboard.features.companies.page import companies_page, company_detail_page
 from dashboard.features.companies.state import DETAIL_PARAM, CompaniesState, CompanyDetailState
+from dashboard.features.files.page import files_page
+from dashboard.features.files.state import PROJECT_PARAM as FILES_PROJECT_PARAM
+from dashboard.features.files.state import FilesState
 from dashboard.features.home.page import home_page
 from dashboard.features.home.state import HomeState
 from dashboard.features.invite.page import invite_page
@@ -137,6 +140,15 @@ PAGES: tuple[PageSpec, ...] = (
         [BoardState.load],
         "board.title",
         Action.BOARD_VIEW,
+        in_nav=False,
+    ),
+    PageSpec(
+        "files",
+        f"/projects/[{FILES_PROJECT_PARAM}]/files",
+        files_page,
+        [FilesState.load_project],
+        "files.title",
+        Action.FILE_VIEW,
         in_nav=False,
     ),
     PageSpec(

@@ -184,6 +184,8 @@ class StoredFile(SQLModel, table=True):
         sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),
         sa.Index("ix_files_task", "company_id", "task_id"),
         sa.Index("ix_files_company_kind", "company_id", "kind", "created_at"),
+        sa.Index("ix_files_project", "company_id", "project_id", "created_at"),
+        sa.CheckConstraint("char_length(display_name) > 0", name="display_name_not_empty"),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -192,11 +194,14 @@ class StoredFile(SQLModel, table=True):
     project_id: uuid.UUID | None = None
     task_id: uuid.UUID | None = None
     storage_key: str = Field(max_length=512, unique=True)
-    original_name: str = Field(max_length=255)
-    content_type: str = Field(max_length=255)
+    original_name: str = Field(max_length=255)  # as uploaded (sanitised)
+    display_name: str = Field(max_length=255)  # what users see and rename; the object key never changes
+    content_type: str = Field(max_length=255)  # detected from the bytes, from the allow-list
     size_bytes: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     sha256: str = Field(max_length=64)
     uploaded_by_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid, nullable=True))
+    # Shown to the project's clients in the portal; private by default.
+    visible_to_client: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = tz_column(nullable=False, server_now=True)
 
 

@@ -15,6 +15,7 @@ the REFLEX_* variables scripts/serve.py sets, the way `reflex run` passes them t
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 from pathlib import Path
@@ -27,8 +28,25 @@ from reflex_base import constants  # noqa: E402
 from reflex_base.config import get_config  # noqa: E402
 from reflex_base.environment import environment  # noqa: E402
 
+MMAP_THRESHOLD = 1 << 20  # bytes
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
+
+def fixed_mmap_threshold() -> None:
+    """Blocks of 1 MiB and more (an upload's S3 parts, services/core/storage.py) get memory of their
+    own, returned when freed. glibc's default raises the threshold after the first such free, and
+    8 MiB parts then stay behind in the threads' arenas: bench/upload.py measured a 200 MB upload
+    raising a worker's RSS by 80-150 MB in some runs, against a steady ~35 MB with this setting.
+    Same as MALLOC_MMAP_THRESHOLD_=1048576; the Granian workers inherit it (fork)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
 
 def main() -> None:
+    fixed_mmap_threshold()
     os.chdir(ROOT)  # Reflex reads rxconfig.py and .web/ from the working directory
     environment.REFLEX_ENV_MODE.set(constants.Env.PROD)
     environment.REFLEX_SKIP_COMPILE.set(True)  # inherited by the workers

@@ -11,6 +11,9 @@ Tasks:
   runs from overlapping, and each job is itself safe to run twice (see each domain's jobs.py):
   renew subscriptions and issue their invoices, end trials, chase overdue invoices (billing), delete
   dead sessions, expired sign-ups and reset links (identity). Each domain's work is its own transaction.
+- `files_cleanup`, periodic every hour (minute 0), same locks: compare the S3 bucket with the
+  `files` rows (services.work.clean_up_files: objects without a row removed once a day old, rows
+  without an object reported in the log). Apart from `housekeeping`: listing the bucket is slow.
 - `billing.invoice_issued_mail`: enqueued by services.billing in the transaction that issues the
   invoice (services.core.jobqueue), so the mail goes if and only if the invoice exists.
 """
@@ -30,6 +33,7 @@ from services.core.db import system_database_url, system_scope
 from services.core.db_roles import refuse_unsafe_database
 from services.core.settings import get_settings
 from services.identity import expire_sign_ups, purge_password_resets, purge_sessions
+from services.work import clean_up_files
 
 log = logging.getLogger("workdash.worker")
 
@@ -60,6 +64,24 @@ def run_once() -> dict[str, int]:
 @app.task(name="housekeeping", lock="housekeeping", queueing_lock="housekeeping", pass_context=False)
 def housekeeping(timestamp: int) -> None:
     log.info("housekeeping at %s: %s", timestamp, run_once())
+
+
+def clean_up_storage() -> dict[str, int]:
+    """The S3 clean-up once (what the `files_cleanup` task runs); what it found and did."""
+    with system_scope() as session:
+        cleanup = clean_up_files(session)
+    return {
+        "file_orphans_found": cleanup.orphan_objects,
+        "file_orphans_removed": cleanup.orphans_removed,
+        "files_without_object": len(cleanup.rows_without_object),
+        "multipart_uploads_aborted": cleanup.multipart_aborted,
+    }
+
+
+@app.periodic(cron="0 * * * *", periodic_id="files_cleanup")
+@app.task(name="files_cleanup", lock="files_cleanup", queueing_lock="files_cleanup", pass_context=False)
+def files_cleanup(timestamp: int) -> None:
+    log.info("files clean-up at %s: %s", timestamp, clean_up_storage())
 
 
 @app.task(name=billing.INVOICE_MAIL_TASK, pass_context=False)

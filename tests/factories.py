@@ -244,6 +244,7 @@ def make_file(
     fields.setdefault("kind", FileKind.TASK_ATTACHMENT if task else FileKind.COMPANY_FILE)
     fields.setdefault("storage_key", f"companies/{company.id}/files/{uuid.uuid4()}")
     fields.setdefault("original_name", "report.pdf")
+    fields.setdefault("display_name", fields["original_name"])
     fields.setdefault("content_type", "application/pdf")
     fields.setdefault("size_bytes", 1024)
     fields.setdefault("sha256", "0" * 64)

@@ -12,12 +12,12 @@ import reflex as rx
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
-from dashboard.api import audit, auth, billing, tasks
+from dashboard.api import audit, auth, billing, files, tasks
 from dashboard.api.headers import with_security_headers
 
 
 def api_app() -> Starlette:
-    return Starlette(routes=[*auth.routes, *audit.routes, *billing.routes, *tasks.routes])
+    return Starlette(routes=[*auth.routes, *audit.routes, *billing.routes, *files.routes, *tasks.routes])
 
 
 class App(rx.App):

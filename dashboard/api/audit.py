@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from dashboard.api.guard import forbidden, route_requires
-from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, text
+from dashboard.api.guard import forbidden, request_language, route_requires
+from dashboard.i18n import text
 from dashboard.state.args import FILTER_FIELDS, audit_filter_arg
 from dashboard.state.base import off_loop
 from services import audit
@@ -31,15 +31,6 @@ from services.core.policy import Action
 
 def _not_found() -> Response:
     return PlainTextResponse("Not found", status_code=404, headers={"Cache-Control": "no-store"})
-
-
-def _language(request: Request) -> str:
-    """The first of the browser's languages (Accept-Language) the app speaks, else the default."""
-    for item in request.headers.get("accept-language", "").split(","):
-        code = item.split(";")[0].strip().lower().split("-")[0]
-        if code in LANGUAGES:
-            return code
-    return DEFAULT_LANGUAGE
 
 
 def _start_export(request: Request, actor: Actor) -> Response:
@@ -56,7 +47,7 @@ def _start_export(request: Request, actor: Actor) -> Response:
             session,
             actor,
             filters,
-            operator_label=text("audit.operator", _language(request)),
+            operator_label=text("audit.operator", request_language(request)),
             between_batches=session.commit,  # the connection goes back to the pool while the client reads
         )
         session.commit()  # the audit_exported entry; the rows are read in the scope's next transactions

@@ -19,6 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from dashboard.api.auth import client_ip
 from dashboard.api.origins import origin_allowed
+from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from dashboard.state.base import Credentials, off_loop, session_token_from_cookie_header
 from services.core.actor import Actor
 from services.core.policy import Action, scope_for
@@ -43,6 +44,19 @@ def credentials(request: Request) -> Credentials:
         client_ip(request),
         request.headers.get("user-agent", ""),
     )
+
+
+def request_language(request: Request) -> str:
+    """The language the page asked for (`X-Language`, sent by the app's own scripts), else the first
+    of the browser's languages (Accept-Language) the app speaks, else the default."""
+    asked = request.headers.get("x-language", "").strip().lower()
+    if asked in LANGUAGES:
+        return asked
+    for item in request.headers.get("accept-language", "").split(","):
+        code = item.split(";")[0].strip().lower().split("-")[0]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
 
 
 def route_requires(action: Action) -> Callable[[GuardedRoute], Endpoint]:

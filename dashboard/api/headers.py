@@ -10,6 +10,8 @@ The Content-Security-Policy allows what the built pages need and nothing more:
   streaming helpers, the colour-mode snippet); those scripts are the same for every visitor, so their
   hashes are known once the frontend is built and no nonce is needed. Any other script is blocked;
 - connections: the app's own origin and the websocket of each allowed origin (Settings.allowed_origins);
+- images and frames: the app's own, plus the S3 server's origin (S3_PUBLIC_URL, else S3_ENDPOINT_URL):
+  file thumbnails and the image/PDF preview load from presigned S3 links (services.core.storage);
 - no plugins, no <base>, forms post only to the app, and no site may frame it (clickjacking);
 - styles: the app's own files and inline styles (STYLES below says why).
 The hashes are read from the built pages (`.web/build/client`) once, when a worker builds the app
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.core.settings import Settings, get_settings
+from services.core.settings import Settings, get_settings, origin_of
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +82,31 @@ def inline_script_hashes(pages_dir: Path) -> list[str]:
 
 def content_security_policy(settings: Settings, pages_dir: Path) -> str:
     websockets = [origin.replace("http", "ws", 1) for origin in settings.allowed_origins]
+    storage = _storage_origin(settings)
     directives: Iterable[str] = (
         "default-src 'self'",
         " ".join(["script-src 'self'", *inline_script_hashes(pages_dir)]),
         STYLES,
-        IMAGES,
+        " ".join([IMAGES, *storage]),
         " ".join(["connect-src 'self'", *websockets]),
+        " ".join(["frame-src 'self'", *storage]),
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
         "frame-ancestors 'none'",
     )
     return "; ".join(directives)
+
+
+def _storage_origin(settings: Settings) -> list[str]:
+    """The origin browsers fetch presigned file links from ([] when there is none, or it is not http(s))."""
+    url = settings.s3_public_url or settings.s3_endpoint_url
+    if not url:
+        return []
+    try:
+        return [origin_of(url, allow_path=True)]
+    except ValueError:
+        return []
 
 
 class SecurityHeaders:

@@ -50,6 +50,11 @@ class Action(StrEnum):
     LABEL_EDIT = "label.edit"  # a project's labels and their colours
     TASK_EXPORT = "task.export"  # CSV of the filtered board
     MY_TASKS = "task.mine"  # tasks assigned to oneself, across projects
+    # files on S3 (task attachments, project files)
+    FILE_VIEW = "file.view"  # list, preview, download
+    FILE_UPLOAD = "file.upload"
+    FILE_EDIT = "file.edit"  # rename, visible to client, delete: the uploader or a manager
+    STORAGE_VIEW = "storage.view"  # the company's storage use against its limit
     # the company's people
     TEAM_VIEW = "team.view"  # members with role and status, pending invitations
     MEMBER_INVITE = "member.invite"
@@ -105,6 +110,10 @@ RULES: dict[Action, dict[Role, Scope]] = {
     Action.LABEL_EDIT: TEAM_PROJECTS,
     Action.TASK_EXPORT: TEAM_PROJECTS,
     Action.MY_TASKS: TEAM_PROJECTS,
+    Action.FILE_VIEW: {M: Scope.COMPANY, W: Scope.PROJECTS},
+    Action.FILE_UPLOAD: {M: Scope.COMPANY, W: Scope.PROJECTS},
+    Action.FILE_EDIT: {M: Scope.COMPANY, W: Scope.PROJECTS},
+    Action.STORAGE_VIEW: MANAGER_COMPANY,
     Action.TEAM_VIEW: MANAGER_COMPANY,
     Action.MEMBER_INVITE: MANAGER_COMPANY,
     Action.MEMBER_CHANGE_ROLE: MANAGER_COMPANY,
@@ -144,6 +153,10 @@ EFFECTS: dict[Action, Effect] = {
     Action.LABEL_EDIT: W_,
     Action.TASK_EXPORT: R,
     Action.MY_TASKS: R,
+    Action.FILE_VIEW: R,
+    Action.FILE_UPLOAD: W_,
+    Action.FILE_EDIT: W_,
+    Action.STORAGE_VIEW: R,
     Action.TEAM_VIEW: R,
     Action.MEMBER_INVITE: W_,
     Action.MEMBER_CHANGE_ROLE: W_,
@@ -182,6 +195,10 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.LABEL_EDIT: "Create and delete a project's labels",
     Action.TASK_EXPORT: "Export the filtered board as CSV",
     Action.MY_TASKS: "List the tasks assigned to oneself across projects",
+    Action.FILE_VIEW: "List a project's files and task attachments, preview and download them",
+    Action.FILE_UPLOAD: "Upload files to a project or a task (size, type and storage limits apply)",
+    Action.FILE_EDIT: "Rename, delete or show to clients a file (workers: only files they uploaded)",
+    Action.STORAGE_VIEW: "See the company's storage use against its limit",
     Action.TEAM_VIEW: "See members (role, status) and pending invitations",
     Action.MEMBER_INVITE: "Invite someone by email as manager, worker or client",
     Action.MEMBER_CHANGE_ROLE: "Change a member's role between manager, worker and client",

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_bucket: str = "workdash"
     s3_region: str = "us-east-1"
+    # The S3 address browsers reach for presigned downloads, when it differs from S3_ENDPOINT_URL
+    # (e.g. MinIO behind the TLS proxy). Also allowed in the Content-Security-Policy (previews).
+    s3_public_url: str | None = None
     aws_access_key_id: str = "workdash-dev"
     aws_secret_access_key: SecretStr = SecretStr("workdash-dev-secret")
 
@@ -73,7 +76,9 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
-    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    upload_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)  # per file, counted while reading
+    # Each company's storage (sum of its files) until billing's plans give the limit.
+    storage_quota_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
 
     app_host: str = "127.0.0.1"
     app_port: int = Field(default=8000, ge=1, le=65535)

@@ -64,6 +64,7 @@ from services.core.db import tenant_scope
 from services.core.errors import Conflict, NotFound, ValidationFailed
 from services.core.policy import Action, authorize
 from services.work import live
+from services.work.files import remove_files_after_commit
 from services.work.projects import project_for_work
 
 log = logging.getLogger(__name__)
@@ -857,6 +858,7 @@ def delete_task(session: Session, actor: Actor, task_id: uuid.UUID, version: int
         target_id=task.id,
         changes={"task": f"{project.key}-{task.number}", "title": task.title},
     )
+    remove_files_after_commit(session, project.company_id, task_id=task.id)  # its attachments' objects
     session.delete(task)
     session.flush()
     live.publish_after_commit(session, project.id, task.id)

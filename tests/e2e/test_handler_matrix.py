@@ -19,6 +19,8 @@ from dashboard.features.billing.state import BillingState
 from dashboard.features.billing_admin.state import BillingAdminState, PlansState
 from dashboard.features.board.state import PROJECT_PARAM, BoardState
 from dashboard.features.companies.state import DETAIL_PARAM, CompaniesState, CompanyDetailState
+from dashboard.features.files.state import PROJECT_PARAM as FILES_PARAM
+from dashboard.features.files.state import FilesState
 from dashboard.features.home.state import HomeState
 from dashboard.features.my_tasks.state import MyTasksState
 from dashboard.features.outbox.state import OutboxState
@@ -39,6 +41,8 @@ NEW_PASSWORD = "matrix-new-passphrase-93"
 INVITEE = "matrix-invitee@example.com"
 MATRIX_TASK = "Matrix handler task"
 MATRIX_LABEL = "Matrix handler label"
+UPLOADED = "matrix-upload.txt"
+RENAMED = "matrix-renamed.pdf"
 
 
 @dataclass
@@ -301,6 +305,45 @@ def _my_tasks(call: Call, socket: EventSocket) -> bool:
     return call.side.task.title in repr(merged_delta(updates).get(MyTasksState.get_full_name(), {}))
 
 
+def _files_page(socket: EventSocket, project_id: object) -> list[dict[str, Any]]:
+    ref = str(project_id)
+    return socket.call(handler(FilesState, "load_project"), path=f"/projects/{ref}/files", query={FILES_PARAM: ref})
+
+
+def _files_listed(call: Call, socket: EventSocket) -> bool:
+    files = merged_delta(_files_page(socket, call.side.project.id)).get(FilesState.get_full_name(), {})
+    listed = call.side.file.display_name in repr(files)
+    # The download route must agree with the page: both give the file, or neither does.
+    link = httpx.get(
+        f"{call.app_url}/api/files/{call.side.file.id}/download", cookies={"wd_session": call.cookie}, timeout=30
+    )
+    assert (link.status_code == 303) == listed, (link.status_code, listed)
+    return listed
+
+
+def _file_uploaded(call: Call, socket: EventSocket) -> bool:
+    response = httpx.post(
+        f"{call.app_url}/api/files/upload?project={call.side.project.id}",
+        content=b"matrix upload\n",
+        headers={"x-file-name": UPLOADED, "origin": call.app_url},
+        cookies={"wd_session": call.cookie},
+        timeout=30,
+    )
+    return response.status_code == 201
+
+
+def _file_renamed(call: Call, socket: EventSocket) -> bool:
+    form = {"file_id": str(call.side.file.id), "name": RENAMED}
+    socket.call(handler(FilesState, "rename"), {"form_data": form})
+    return call.scalar("SELECT display_name = :n FROM files WHERE id = :i", n=RENAMED, i=call.side.file.id)
+
+
+def _storage_seen(call: Call, socket: EventSocket) -> bool:
+    # Not aimed at a company: the storage shown is always the caller's own company's.
+    files = merged_delta(_files_page(socket, call.world.own.project.id)).get(FilesState.get_full_name(), {})
+    return any(k.startswith("show_usage") and v is True for k, v in files.items())
+
+
 HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.HOME_VIEW: HandlerCase(_home),
     Action.SESSION_LIST: HandlerCase(_sessions_listed),
@@ -316,6 +359,10 @@ HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.LABEL_EDIT: HandlerCase(_label_created),
     Action.TASK_EXPORT: HandlerCase(_tasks_exported),
     Action.MY_TASKS: HandlerCase(_my_tasks),
+    Action.FILE_VIEW: HandlerCase(_files_listed),
+    Action.FILE_UPLOAD: HandlerCase(_file_uploaded),
+    Action.FILE_EDIT: HandlerCase(_file_renamed),
+    Action.STORAGE_VIEW: HandlerCase(_storage_seen),
     Action.TEAM_VIEW: _read(TeamState, "load_members", lambda c: c.side.target.email),
     Action.MEMBER_INVITE: HandlerCase(_invited),
     Action.MEMBER_CHANGE_ROLE: HandlerCase(_role_changed),
@@ -415,6 +462,8 @@ def reset(owner: Engine, world: World) -> None:
             ),
             {"i": invoices},
         )
+        conn.execute(text("DELETE FROM files WHERE display_name = :n"), {"n": UPLOADED})
+        conn.execute(text("UPDATE files SET display_name = original_name WHERE display_name = :n"), {"n": RENAMED})
         conn.execute(
             text("DELETE FROM project_members WHERE user_id = ANY(:u)"),
             {"u": [world.own.worker_out.id, world.other.worker_out.id]},

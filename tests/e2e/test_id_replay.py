@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import Engine, create_engine
 
 from dashboard.features.companies.state import DETAIL_PARAM, CompanyDetailState
+from dashboard.features.files.state import PROJECT_PARAM as FILES_PARAM
+from dashboard.features.files.state import FilesState
 from models import Role
 from services.core.db import system_scope
 from tests.e2e.ws import EventSocket, all_handlers, login_cookie, merged_delta, without_router
@@ -36,7 +38,7 @@ def world(e2e_database: tuple[str, str]) -> Iterator[World]:
 
 def victim_ids(world: World) -> list[str]:
     a = world.own
-    rows = (a.company, a.manager, a.target, a.client_in, a.project, a.invitation, a.target_session)
+    rows = (a.company, a.manager, a.target, a.client_in, a.project, a.invitation, a.target_session, a.file)
     return [str(row.id) for row in rows]
 
 
@@ -108,3 +110,35 @@ def test_company_page_and_export_route_treat_foreign_ids_as_missing(app_url: str
             )
             responses.append((response.status_code, response.text.replace(ref, "<ID>")))
         assert responses[0] == responses[1]
+
+
+def test_files_page_and_routes_treat_foreign_ids_as_missing(app_url: str, world: World) -> None:
+    attacker = world.other.worker_in
+    cookie = login_cookie(app_url, attacker.email, PASSWORD)
+    load = f"{FilesState.get_full_name()}.load_project"
+    for target in victim_ids(world):
+        missing = str(uuid.uuid4())
+        replay, control = (
+            answer(app_url, cookie, load, {}, ref, path=f"/projects/{ref}/files", query={FILES_PARAM: ref})
+            for ref in (target, missing)
+        )
+        assert replay == control
+        responses = []
+        for ref in (target, missing):
+            answers = [
+                httpx.get(f"{app_url}/api/files/{ref}/{what}", cookies={"wd_session": cookie}, timeout=30)
+                for what in ("download", "preview")
+            ]
+            answers.append(
+                httpx.post(
+                    f"{app_url}/api/files/upload",
+                    params={"project": ref},
+                    content=b"hello\n",
+                    headers={"x-file-name": "a.txt", "origin": app_url},
+                    cookies={"wd_session": cookie},
+                    timeout=30,
+                )
+            )
+            responses.append([(r.status_code, r.text.replace(ref, "<ID>")) for r in answers])
+        assert responses[0] == responses[1]
+        assert {status for status, _ in responses[0]} == {404}

@@ -69,3 +69,12 @@ def test_the_worker_runs_every_job(migrated_database: str) -> None:
         "signups_expired",
         "password_resets_purged",
     }
+
+
+def test_the_files_cleanup_task_reports_what_it_did(migrated_database: str) -> None:
+    assert set(worker.clean_up_storage()) == {
+        "file_orphans_found",
+        "file_orphans_removed",
+        "files_without_object",
+        "multipart_uploads_aborted",
+    }

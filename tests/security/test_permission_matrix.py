@@ -25,7 +25,18 @@ from services.core.settings import get_settings
 from services.identity import accounts, auth, two_factor
 from services.people import invitations, team
 from services.tenants import companies
-from services.work import TaskFields, TaskFilter, projects, tasks
+from services.work import (
+    TaskFields,
+    TaskFilter,
+    begin_upload,
+    file_link,
+    finish_upload,
+    list_files,
+    projects,
+    rename_file,
+    storage_usage,
+    tasks,
+)
 from tests.factories import make_trusted_browser
 from tests.security.world import PASSWORD, Side, World, build_world, make_session
 
@@ -227,6 +238,25 @@ def _my_tasks(db: Session, actor: Actor, side: Side, world: World) -> bool:
     return side.task.id in {card.id for card in tasks.my_tasks(db, actor)}
 
 
+def _files_listed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    listed = side.file.id in {f.id for f in list_files(db, actor, side.project.id)}
+    return listed and bool(file_link(db, actor, side.file.id, preview=True))
+
+
+def _file_uploaded(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    target = begin_upload(db, actor, side.project.id, None, 10)
+    info = finish_upload(db, actor, target, name="n.txt", content_type="text/plain", size_bytes=10, sha256="0" * 64)
+    return info.project_id == side.project.id
+
+
+def _file_renamed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return rename_file(db, actor, side.file.id, "renamed.pdf").name == "renamed.pdf"
+
+
+def _storage_seen(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return storage_usage(db, actor).limit_bytes >= 0
+
+
 def _home(db: Session, actor: Actor, side: Side, world: World) -> bool:
     authorize(actor, Action.HOME_VIEW)
     return True
@@ -247,6 +277,10 @@ CASES: dict[Action, Case] = {
     Action.LABEL_EDIT: Case(_label_created),
     Action.TASK_EXPORT: Case(_tasks_exported),
     Action.MY_TASKS: Case(_my_tasks),
+    Action.FILE_VIEW: Case(_files_listed),
+    Action.FILE_UPLOAD: Case(_file_uploaded),
+    Action.FILE_EDIT: Case(_file_renamed),
+    Action.STORAGE_VIEW: Case(_storage_seen, targeted=False),
     Action.TEAM_VIEW: Case(_member_listed),
     Action.MEMBER_INVITE: Case(_invited),
     Action.MEMBER_CHANGE_ROLE: Case(_role_changed),

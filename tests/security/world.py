@@ -18,6 +18,7 @@ from models import (
     Plan,
     Project,
     Role,
+    StoredFile,
     Subscription,
     Task,
     User,
@@ -31,6 +32,7 @@ from tests.factories import (
     add_member,
     make_admin,
     make_company,
+    make_file,
     make_invitation,
     make_invoice,
     make_plan,
@@ -68,6 +70,7 @@ class Side:
     subscription: Subscription
     invoice: Invoice  # open, 29.00 USD
     task: Task  # on `project`, version 1, in "to do"
+    file: StoredFile  # a project file uploaded by worker_in
 
     def actor_user(self, role: Role, member: bool) -> User:
         if role is Role.MANAGER:
@@ -131,6 +134,13 @@ def build_side(db: Session, name: str) -> Side:
         subscription=subscription,
         invoice=make_invoice(db, company, plan, subscription, status=InvoiceStatus.OPEN),
         task=make_task(db, project, f"{name} task {secrets.token_hex(3)}", created_by=users["manager"]),
+        file=make_file(
+            db,
+            company,
+            project=project,
+            uploaded_by=users["worker_in"],
+            original_name=f"plan-{secrets.token_hex(4)}.pdf",
+        ),
     )
 
 

@@ -106,3 +106,10 @@ def test_websocket_handshakes_pass_through_untouched(pages: Path) -> None:
     middleware = SecurityHeaders(app, settings=get_settings(), pages_dir=pages)
     run_async(middleware({"type": "websocket", "path": "/_event"}, None, None))
     assert seen == [{"type": "websocket", "path": "/_event"}]
+
+
+def test_file_previews_may_load_from_the_s3_server_only(pages: Path) -> None:
+    settings = get_settings().model_copy(update={"s3_public_url": "https://files.example.com/"})
+    policy = directives(get(settings, pages).headers["content-security-policy"])
+    assert policy["img-src"] == ["'self'", "data:", "https://files.example.com"]
+    assert policy["frame-src"] == ["'self'", "https://files.example.com"]
