@@ -37,10 +37,17 @@ from dashboard.features.login.page import login_page
 from dashboard.features.login.state import LoginState
 from dashboard.features.my_tasks.page import my_tasks_page
 from dashboard.features.my_tasks.state import MyTasksState
+from dashboard.features.notifications.page import notifications_page
+from dashboard.features.notifications.state import NotificationsState
 from dashboard.features.outbox.page import outbox_page
 from dashboard.features.outbox.state import OutboxState
-from dashboard.features.projects.page import projects_page
-from dashboard.features.projects.state import ProjectsState
+from dashboard.features.projects.page import company_projects_page, project_detail_page, projects_page
+from dashboard.features.projects.state import (
+    COMPANY_PARAM,
+    CompanyProjectsState,
+    ProjectDetailState,
+    ProjectsState,
+)
 from dashboard.features.reset.page import reset_password_page, reset_request_page
 from dashboard.features.reset.state import TOKEN_PARAM as RESET_TOKEN_PARAM
 from dashboard.features.reset.state import ResetPasswordState, ResetRequestState
@@ -143,6 +150,24 @@ PAGES: tuple[PageSpec, ...] = (
         in_nav=False,
     ),
     PageSpec(
+        "project",
+        f"/projects/[{PROJECT_PARAM}]",
+        project_detail_page,
+        [ProjectDetailState.load],
+        "projects.detail_title",
+        Action.PROJECT_LIST,
+        in_nav=False,
+    ),
+    PageSpec(
+        "notifications",
+        "/notifications",
+        notifications_page,
+        [NotificationsState.load],
+        "notifications.title",
+        Action.NOTIFICATION_LIST,
+        in_nav=False,
+    ),
+    PageSpec(
         "files",
         f"/projects/[{FILES_PROJECT_PARAM}]/files",
         files_page,
@@ -188,6 +213,15 @@ PAGES: tuple[PageSpec, ...] = (
         [CompanyDetailState.load],
         "company.title",
         Action.COMPANY_VIEW,
+        in_nav=False,
+    ),
+    PageSpec(
+        "company_projects",
+        f"/companies/[{COMPANY_PARAM}]/projects",
+        company_projects_page,
+        [CompanyProjectsState.load],
+        "projects.operator_title",
+        Action.COMPANY_PROJECTS_VIEW,
         in_nav=False,
     ),
     PageSpec(

@@ -275,6 +275,7 @@ class Notification(SQLModel, table=True):
             postgresql_where=sa.text("read_at IS NULL"),
         ),
         sa.Index("ix_notifications_user_created", "company_id", "user_id", "created_at"),
+        sa.Index("ix_notifications_mail_pending", "created_at", postgresql_where=sa.text("mail_pending")),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -287,4 +288,6 @@ class Notification(SQLModel, table=True):
     # Kind-specific facts (new status, task title at the time, the comment excerpt), shown as given.
     detail: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
     read_at: datetime | None = tz_column()
+    # Its e-mail is still to be sent by the job worker (written with the row: a transactional outbox).
+    mail_pending: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = tz_column(nullable=False, server_now=True)

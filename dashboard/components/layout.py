@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars import ObjectVar
 
+from dashboard.components.bell import notification_bell
 from dashboard.components.controls import dark_mode_switch, hydration_marker, language_switch
 from dashboard.components.messages import messages
 from dashboard.components.native_form import native_form
@@ -50,6 +51,7 @@ def header() -> rx.Component:
         ),
         rx.spacer(),
         rx.hstack(
+            notification_bell(),
             language_switch(),
             dark_mode_switch(),
             native_form(

@@ -10,6 +10,7 @@ from services.audit.records import (
     AuditFilter,
     AuditPage,
     AuditTarget,
+    HistoryEntry,
     actors,
     diff,
     distinct_actions,
@@ -17,6 +18,7 @@ from services.audit.records import (
     list_entries,
     record,
     snapshot,
+    target_history,
 )
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "AuditFilter",
     "AuditPage",
     "AuditTarget",
+    "HistoryEntry",
     "actors",
     "diff",
     "distinct_actions",
@@ -33,4 +36,5 @@ __all__ = [
     "list_entries",
     "record",
     "snapshot",
+    "target_history",
 ]

@@ -91,6 +91,9 @@ class AuditAction(StrEnum):
     PROJECT_CREATED = "project_created"
     PROJECT_UPDATED = "project_updated"
     PROJECT_DELETED = "project_deleted"
+    PROJECT_ARCHIVED = "project_archived"
+    PROJECT_RESTORED = "project_restored"
+    COMPANY_PROJECTS_VIEWED = "company_projects_viewed"  # the operator's read-only support view
     TASK_CREATED = "task_created"
     TASK_UPDATED = "task_updated"
     TASK_DELETED = "task_deleted"
@@ -99,6 +102,9 @@ class AuditAction(StrEnum):
     LABEL_CREATED = "label_created"
     LABEL_DELETED = "label_deleted"
     BOARD_VIEWED = "board_viewed"  # the operator opened a company's board or task (support, read-only)
+    COMMENT_ADDED = "comment_added"
+    COMMENT_EDITED = "comment_edited"
+    COMMENT_DELETED = "comment_deleted"
     FILE_CREATED = "file_created"
     FILE_UPDATED = "file_updated"
     FILE_DELETED = "file_deleted"
@@ -537,6 +543,65 @@ def actors(session: Session, actor: Actor | None) -> list[AuditActorOption]:
         for user_id, email, full_name in _connection(session).execute(query)
     ]
     return sorted(options, key=lambda option: (option.label.lower(), str(option.user_id)))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of a single target as its history shows it: who (a name), what, when."""
+
+    created_at: datetime
+    actor_name: str  # the user's name, else the logged email; "" for the operator (shown as "Operator")
+    action: str
+    changes: dict[str, Any]
+    by_operator: bool = False
+
+
+MAX_HISTORY = 200
+
+
+def target_history(
+    session: Session, viewer: Actor, target_type: AuditTarget, target_id: object, *, limit: int = 100
+) -> list[HistoryEntry]:
+    """The entries about one target (say a task), newest first, in the viewer's company only.
+
+    No audit permission is asked: the CALLER must already have let the viewer see that target (a
+    task's discussion asks for the task). The operator's entries show as "Operator", as in the log."""
+    if viewer.company_id is None:
+        raise PermissionDenied()
+    query = (
+        sa.select(
+            col(AuditLog.created_at),
+            col(AuditLog.actor_email),
+            col(AuditLog.actor_role),
+            col(AuditLog.action),
+            col(AuditLog.changes),
+            col(User.full_name),
+        )
+        .select_from(AuditLog)
+        .outerjoin(
+            User, sa.and_(col(User.id) == col(AuditLog.actor_user_id), col(User.company_id) == viewer.company_id)
+        )
+        .where(
+            col(AuditLog.company_id) == viewer.company_id,
+            col(AuditLog.target_type) == target_type.value,
+            col(AuditLog.target_id) == _fit(target_id, "target_id"),
+        )
+        .order_by(col(AuditLog.created_at).desc(), col(AuditLog.id).desc())
+        .limit(max(1, min(limit, MAX_HISTORY)))
+    )
+    entries = []
+    for row in _connection(session).execute(query):
+        hidden = row.actor_role == Role.ADMIN.value
+        entries.append(
+            HistoryEntry(
+                created_at=row.created_at,
+                actor_name="" if hidden else (row.full_name or row.actor_email),
+                action=row.action,
+                changes=dict(row.changes or {}),
+                by_operator=hidden,
+            )
+        )
+    return entries
 
 
 # ---- CSV export ----------------------------------------------------------------------------

@@ -40,7 +40,11 @@ class Action(StrEnum):
     PASSWORD_CHANGE = "password.change"  # noqa: S105 - an action name, not a password
     TWO_FACTOR_MANAGE = "two_factor.manage"  # own second factor: set up, recovery codes, turn off, trusted browsers
     # projects
-    PROJECT_LIST = "project.list"
+    PROJECT_LIST = "project.list"  # the list and a project's detail page
+    PROJECT_CREATE = "project.create"
+    PROJECT_EDIT = "project.edit"  # name, key, descriptions, dates
+    PROJECT_ARCHIVE = "project.archive"  # archive (read-only) and restore
+    PROJECT_DELETE = "project.delete"  # with everything on it (docs/db_cascades.md)
     PROJECT_MEMBERS_EDIT = "project.members_edit"  # who (workers, clients) is on which project
     # the task board (clients never see it: their view is the portal)
     BOARD_VIEW = "board.view"  # a project's board, its tasks and a task's detail (the operator's view is audited)
@@ -55,6 +59,15 @@ class Action(StrEnum):
     FILE_UPLOAD = "file.upload"
     FILE_EDIT = "file.edit"  # rename, visible to client, delete: the uploader or a manager
     STORAGE_VIEW = "storage.view"  # the company's storage use against its limit
+    # a task's discussion
+    COMMENT_LIST = "comment.list"  # comments and history of a task (clients: shared tasks, never internal)
+    COMMENT_ADD = "comment.add"
+    COMMENT_EDIT = "comment.edit"  # own comments only
+    COMMENT_DELETE = "comment.delete"  # own comments; a manager any
+    # notifications (the bell)
+    NOTIFICATION_LIST = "notification.list"
+    NOTIFICATION_READ = "notification.read"  # mark one or all read
+    NOTIFICATION_EMAIL_SET = "notification.email_set"  # the per-user e-mail switch
     # the company's people
     TEAM_VIEW = "team.view"  # members with role and status, pending invitations
     MEMBER_INVITE = "member.invite"
@@ -70,6 +83,7 @@ class Action(StrEnum):
     COMPANY_LIST = "company.list"
     COMPANY_VIEW = "company.view"
     COMPANY_SET_ACTIVE = "company.set_active"  # deactivate / reactivate a company
+    COMPANY_PROJECTS_VIEW = "company.projects_view"  # a company's projects, read-only (support; audited)
     OUTBOX_VIEW = "outbox.view"  # dev mail outbox (local only)
     # billing: the company's side
     BILLING_VIEW = "billing.view"  # plan, state, usage, invoices, payments; the plan catalogue to choose from
@@ -94,6 +108,7 @@ EVERYONE_SELF = {A: Scope.SELF, M: Scope.SELF, W: Scope.SELF, C: Scope.SELF}
 MANAGER_COMPANY = {M: Scope.COMPANY}
 OPERATOR = {A: Scope.ALL}
 TEAM_PROJECTS = {M: Scope.COMPANY, W: Scope.PROJECTS}  # the board's people: a manager's company, a worker's projects
+TENANT_SELF = {M: Scope.SELF, W: Scope.SELF, C: Scope.SELF}  # own rows inside a company (no operator)
 
 RULES: dict[Action, dict[Role, Scope]] = {
     Action.HOME_VIEW: EVERYONE_SELF,
@@ -102,6 +117,10 @@ RULES: dict[Action, dict[Role, Scope]] = {
     Action.PASSWORD_CHANGE: EVERYONE_SELF,
     Action.TWO_FACTOR_MANAGE: EVERYONE_SELF,
     Action.PROJECT_LIST: {M: Scope.COMPANY, W: Scope.PROJECTS, C: Scope.PROJECTS},
+    Action.PROJECT_CREATE: MANAGER_COMPANY,
+    Action.PROJECT_EDIT: MANAGER_COMPANY,
+    Action.PROJECT_ARCHIVE: MANAGER_COMPANY,
+    Action.PROJECT_DELETE: MANAGER_COMPANY,
     Action.PROJECT_MEMBERS_EDIT: MANAGER_COMPANY,
     Action.BOARD_VIEW: {A: Scope.ALL, M: Scope.COMPANY, W: Scope.PROJECTS},
     Action.TASK_CREATE: TEAM_PROJECTS,
@@ -114,6 +133,13 @@ RULES: dict[Action, dict[Role, Scope]] = {
     Action.FILE_UPLOAD: {M: Scope.COMPANY, W: Scope.PROJECTS},
     Action.FILE_EDIT: {M: Scope.COMPANY, W: Scope.PROJECTS},
     Action.STORAGE_VIEW: MANAGER_COMPANY,
+    Action.COMMENT_LIST: {M: Scope.COMPANY, W: Scope.PROJECTS, C: Scope.PROJECTS},
+    Action.COMMENT_ADD: TEAM_PROJECTS,
+    Action.COMMENT_EDIT: TEAM_PROJECTS,
+    Action.COMMENT_DELETE: TEAM_PROJECTS,
+    Action.NOTIFICATION_LIST: TENANT_SELF,
+    Action.NOTIFICATION_READ: TENANT_SELF,
+    Action.NOTIFICATION_EMAIL_SET: TENANT_SELF,
     Action.TEAM_VIEW: MANAGER_COMPANY,
     Action.MEMBER_INVITE: MANAGER_COMPANY,
     Action.MEMBER_CHANGE_ROLE: MANAGER_COMPANY,
@@ -126,6 +152,7 @@ RULES: dict[Action, dict[Role, Scope]] = {
     Action.COMPANY_LIST: OPERATOR,
     Action.COMPANY_VIEW: OPERATOR,
     Action.COMPANY_SET_ACTIVE: OPERATOR,
+    Action.COMPANY_PROJECTS_VIEW: OPERATOR,
     Action.OUTBOX_VIEW: OPERATOR,
     Action.BILLING_VIEW: MANAGER_COMPANY,
     Action.BILLING_MANAGE: MANAGER_COMPANY,
@@ -145,6 +172,10 @@ EFFECTS: dict[Action, Effect] = {
     Action.PASSWORD_CHANGE: ACC,
     Action.TWO_FACTOR_MANAGE: ACC,  # own sign-in security: never blocked by a read-only company
     Action.PROJECT_LIST: R,
+    Action.PROJECT_CREATE: W_,
+    Action.PROJECT_EDIT: W_,
+    Action.PROJECT_ARCHIVE: W_,
+    Action.PROJECT_DELETE: W_,
     Action.PROJECT_MEMBERS_EDIT: W_,
     Action.BOARD_VIEW: R,
     Action.TASK_CREATE: W_,
@@ -157,6 +188,13 @@ EFFECTS: dict[Action, Effect] = {
     Action.FILE_UPLOAD: W_,
     Action.FILE_EDIT: W_,
     Action.STORAGE_VIEW: R,
+    Action.COMMENT_LIST: R,
+    Action.COMMENT_ADD: W_,
+    Action.COMMENT_EDIT: W_,
+    Action.COMMENT_DELETE: W_,
+    Action.NOTIFICATION_LIST: R,
+    Action.NOTIFICATION_READ: ACC,  # one's own bell, like one's sessions
+    Action.NOTIFICATION_EMAIL_SET: ACC,
     Action.TEAM_VIEW: R,
     Action.MEMBER_INVITE: W_,
     Action.MEMBER_CHANGE_ROLE: W_,
@@ -169,6 +207,7 @@ EFFECTS: dict[Action, Effect] = {
     Action.COMPANY_LIST: R,
     Action.COMPANY_VIEW: R,
     Action.COMPANY_SET_ACTIVE: ACC,
+    Action.COMPANY_PROJECTS_VIEW: R,
     Action.OUTBOX_VIEW: R,
     Action.BILLING_VIEW: R,
     Action.BILLING_MANAGE: ACC,
@@ -186,7 +225,11 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.PASSWORD_CHANGE: "Change own password (ends every other session)",
     Action.TWO_FACTOR_MANAGE: "Set up own two-factor sign-in; regenerate its recovery codes or turn it off (password "
     "and a current code, ends every other session); see and revoke own trusted browsers",
-    Action.PROJECT_LIST: "List projects with task counts",
+    Action.PROJECT_LIST: "List projects (search, status, progress, counts per status) and open one",
+    Action.PROJECT_CREATE: "Create a project (name, key, descriptions, dates)",
+    Action.PROJECT_EDIT: "Edit a project's name, key, descriptions and dates",
+    Action.PROJECT_ARCHIVE: "Archive a project (read-only) or restore it",
+    Action.PROJECT_DELETE: "Delete a project with its tasks, comments and files (typing its name)",
     Action.PROJECT_MEMBERS_EDIT: "Choose which workers and clients are on a project",
     Action.BOARD_VIEW: "Open a project's task board and a task's detail (the operator: read-only, audited)",
     Action.TASK_CREATE: "Create a task on a project's board",
@@ -199,6 +242,13 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.FILE_UPLOAD: "Upload files to a project or a task (size, type and storage limits apply)",
     Action.FILE_EDIT: "Rename, delete or show to clients a file (workers: only files they uploaded)",
     Action.STORAGE_VIEW: "See the company's storage use against its limit",
+    Action.COMMENT_LIST: "Read a task's comments and history (clients: shared tasks, never internal comments)",
+    Action.COMMENT_ADD: "Comment on a task (markdown, @mentions of project members, internal flag)",
+    Action.COMMENT_EDIT: "Edit own comments",
+    Action.COMMENT_DELETE: "Delete own comments (a manager: any comment)",
+    Action.NOTIFICATION_LIST: "See own notifications and the unread count",
+    Action.NOTIFICATION_READ: "Mark own notifications read",
+    Action.NOTIFICATION_EMAIL_SET: "Turn notification e-mails on or off for oneself",
     Action.TEAM_VIEW: "See members (role, status) and pending invitations",
     Action.MEMBER_INVITE: "Invite someone by email as manager, worker or client",
     Action.MEMBER_CHANGE_ROLE: "Change a member's role between manager, worker and client",
@@ -212,6 +262,7 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.COMPANY_LIST: "List companies with members, plan and status",
     Action.COMPANY_VIEW: "Open a company's detail page",
     Action.COMPANY_SET_ACTIVE: "Deactivate or reactivate a company (ends its users' sessions)",
+    Action.COMPANY_PROJECTS_VIEW: "See a company's projects read-only (support; every view is audited)",
     Action.OUTBOX_VIEW: "Read the development mail outbox (local environment only)",
     Action.BILLING_VIEW: "See own company's plan, subscription state, trial days left, usage, invoices and payments",
     Action.BILLING_MANAGE: "Subscribe, upgrade (prorated) or downgrade (at period end), cancel at period end, resume",

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models import Invitation, Project, ProjectMember, Role, User
-from services import audit, billing, identity
+from services import audit, billing, identity, work
 from services.audit import AuditAction, AuditTarget
 from services.core import clock
 from services.core.access import access_all_by_id, access_by_id, company_id_of, in_scope
@@ -164,8 +164,9 @@ def set_project_members(
     wanted = list(dict.fromkeys(user_ids))
     if len(wanted) > MAX_PROJECT_MEMBERS:
         raise ValidationFailed("error.too_many_members")
-    # Locking the project serializes two managers editing the same member list.
-    project = access_by_id(session, actor, action, Project, project_id, for_update=True)
+    # Locking the project serializes two managers editing the same member list; an archived
+    # project is read-only, its members included.
+    project = work.project_for_work(session, actor, action, project_id, for_update=True)
     users = access_all_by_id(session, actor, action, User, wanted)
     if any(user.role not in PROJECT_MEMBER_ROLES for user in users):
         raise ValidationFailed("error.project_members_workers_clients_only")

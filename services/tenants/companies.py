@@ -36,11 +36,11 @@ from services.core.access import access_by_id
 from services.core.actor import Actor
 from services.core.errors import ValidationFailed
 from services.core.policy import Action, authorize
+from services.core.search import LIKE_ESCAPE, like_pattern
 
 LIVE_SUBSCRIPTION = (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
 MAX_SEARCH_LENGTH = 200
 RECENT_AUDIT_ENTRIES = 10
-LIKE_ESCAPE = "\\"
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,6 @@ class CompanyDetail:
     trial_status: TrialStatus | None
     trial_ends_at: datetime | None
     recent_audit: tuple[AuditEntry, ...]  # the latest RECENT_AUDIT_ENTRIES entries of the company
-
-
-def like_pattern(text: str) -> str:
-    """`%text%` for ILIKE with the wildcards (% and _) and the escape character taken literally."""
-    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
-    return f"%{escaped}%"
 
 
 def count_companies(session: Session, actor: Actor) -> int:

@@ -1,5 +1,8 @@
 """The work domain's periodic jobs (run by services/worker.py).
 
+`send_notification_mails`: the notification mails waiting in the notifications table's outbox
+(services/work/notifications.py).
+
 `clean_up_files`: compares the bucket's `companies/` objects with the `files` rows. An object with
 no row (an upload whose row failed after S3 took the bytes, a delete whose object removal failed) is
 an orphan: removed once older than ORPHAN_AGE, so an upload between its object and its row is never
@@ -18,8 +21,11 @@ from sqlmodel import Session, col, select
 
 from models import StoredFile
 from services.core import clock, storage
+from services.work.notifications import send_notification_mails
 
 log = logging.getLogger(__name__)
+
+__all__ = ["FileCleanup", "clean_up_files", "send_notification_mails"]
 
 PREFIX = "companies/"
 ORPHAN_AGE = timedelta(days=1)

@@ -23,15 +23,22 @@ from dashboard.features.files.state import PROJECT_PARAM as FILES_PARAM
 from dashboard.features.files.state import FilesState
 from dashboard.features.home.state import HomeState
 from dashboard.features.my_tasks.state import MyTasksState
+from dashboard.features.notifications.state import NotificationSettingsState, NotificationsState
 from dashboard.features.outbox.state import OutboxState
-from dashboard.features.projects.state import ProjectsState
+from dashboard.features.projects.state import (
+    COMPANY_PARAM,
+    CompanyProjectsState,
+    ProjectDetailState,
+    ProjectsState,
+)
 from dashboard.features.security.state import SecurityState
 from dashboard.features.team.state import MEMBER_BOX, PROJECT_BOX, TeamState
-from models import Role, User
+from dashboard.state.discussion import TaskDiscussionState
+from models import Project, Role, User
 from services.core.db import system_scope
 from services.core.policy import EFFECTS, RULES, Action, Effect
 from tests.e2e.ws import EventSocket, login_cookie, merged_delta, redirects
-from tests.factories import make_session, make_trusted_browser
+from tests.factories import make_comment, make_notification, make_project, make_session, make_trusted_browser
 from tests.security.test_permission_matrix import COMBINATIONS, expected
 from tests.security.world import PASSWORD, Side, World, build_world, password_hash
 
@@ -43,6 +50,8 @@ MATRIX_TASK = "Matrix handler task"
 MATRIX_LABEL = "Matrix handler label"
 UPLOADED = "matrix-upload.txt"
 RENAMED = "matrix-renamed.pdf"
+NEW_KEY = "MATRIXNEW"
+THROWAWAY = "Matrix throwaway"  # projects, comments and notifications a case makes, removed by reset
 
 
 @dataclass
@@ -76,6 +85,35 @@ class Call:
             owner = session.get(User, self.side.target.id if self.side is self.world.other else self.user.id)
             assert owner is not None
             return str(make_trusted_browser(session, owner).id)
+
+    def acting_user(self, session: Any) -> User:
+        user = session.get(User, self.user.id)
+        assert user is not None
+        return user
+
+    def throwaway_project(self) -> Project:
+        """A project of the side's company that a case may delete."""
+        with system_scope(self.owner) as session:
+            project = make_project(session, self.side.company, THROWAWAY)
+            session.expunge(project)
+        return project
+
+    def own_comment(self) -> str:
+        """A comment of the acting user on the side's task (the edit and delete cases aim at one); the
+        other company's, or for the operator (who can write none), the target's."""
+        if self.side is self.world.other or self.user.company_id is None:
+            return str(self.side.comment.id)
+        with system_scope(self.owner) as session:
+            task = session.merge(self.side.task)
+            return str(make_comment(session, task, self.acting_user(session), body=THROWAWAY).id)
+
+    def own_notification(self) -> str:
+        """An unread notification of the acting user, or the other company's target's."""
+        if self.side is self.world.other or self.user.company_id is None:
+            return str(self.side.notification.id)
+        with system_scope(self.owner) as session:
+            task = session.merge(self.side.task)
+            return str(make_notification(session, self.acting_user(session), task, detail=THROWAWAY).id)
 
 
 def handler(state: Any, name: str) -> str:
@@ -199,6 +237,88 @@ def _company_deactivated(call: Call, socket: EventSocket) -> bool:
     payload = {"company_id": str(call.side.company.id), "active": False}
     socket.call(handler(CompanyDetailState, "set_active"), payload)
     return call.scalar("SELECT status = 'deactivated' FROM companies WHERE id = :i", i=call.side.company.id)
+
+
+def _open_project(call: Call, socket: EventSocket, project_id: str) -> None:
+    socket.call(handler(ProjectDetailState, "load"), path=f"/projects/{project_id}", query={PROJECT_PARAM: project_id})
+
+
+def _project_created(call: Call, socket: EventSocket) -> bool:
+    socket.call(handler(ProjectsState, "create"), {"form_data": {"name": THROWAWAY, "key": NEW_KEY}})
+    return bool(call.scalar("SELECT count(*) FROM projects WHERE key = :k", k=NEW_KEY))
+
+
+def _project_edited(call: Call, socket: EventSocket) -> bool:
+    _open_project(call, socket, str(call.side.project.id))
+    form = {"name": "Renamed by matrix", "key": call.side.project.key}
+    socket.call(handler(ProjectDetailState, "save"), {"form_data": form})
+    return call.scalar("SELECT name = 'Renamed by matrix' FROM projects WHERE id = :i", i=call.side.project.id)
+
+
+def _project_archived(call: Call, socket: EventSocket) -> bool:
+    _open_project(call, socket, str(call.side.project.id))
+    socket.call(handler(ProjectDetailState, "set_archived"), {"archived": True})
+    return call.scalar("SELECT status = 'archived' FROM projects WHERE id = :i", i=call.side.project.id)
+
+
+def _project_deleted(call: Call, socket: EventSocket) -> bool:
+    project = call.throwaway_project()
+    _open_project(call, socket, str(project.id))
+    socket.call(handler(ProjectDetailState, "delete"), {"form_data": {"confirm_name": THROWAWAY}})
+    return not call.scalar("SELECT count(*) FROM projects WHERE id = :i", i=project.id)
+
+
+def _company_projects_viewed(call: Call, socket: EventSocket) -> bool:
+    ref = str(call.side.company.id)
+    updates = socket.call(
+        handler(CompanyProjectsState, "load"), path=f"/companies/{ref}/projects", query={COMPANY_PARAM: ref}
+    )
+    return call.side.project.name in repr(merged_delta(updates).get(CompanyProjectsState.get_full_name(), {}))
+
+
+def _open_discussion(socket: EventSocket, call: Call) -> list[dict[str, Any]]:
+    return socket.call(handler(TaskDiscussionState, "open"), {"task_id": str(call.side.task.id)})
+
+
+def _comments_listed(call: Call, socket: EventSocket) -> bool:
+    updates = _open_discussion(socket, call)
+    return call.side.comment.body in repr(merged_delta(updates).get(TaskDiscussionState.get_full_name(), {}))
+
+
+def _comment_added(call: Call, socket: EventSocket) -> bool:
+    _open_discussion(socket, call)
+    socket.call(handler(TaskDiscussionState, "add"), {"form_data": {"body": THROWAWAY}})
+    return bool(call.scalar("SELECT count(*) FROM task_comments WHERE body = :b", b=THROWAWAY))
+
+
+def _comment_edited(call: Call, socket: EventSocket) -> bool:
+    comment = call.own_comment()
+    form = {"comment_id": comment, "body": "edited by matrix"}
+    socket.call(handler(TaskDiscussionState, "save_edit"), {"form_data": form})
+    return call.scalar("SELECT body = 'edited by matrix' FROM task_comments WHERE id = :i", i=comment)
+
+
+def _comment_deleted(call: Call, socket: EventSocket) -> bool:
+    comment = call.own_comment()
+    socket.call(handler(TaskDiscussionState, "delete"), {"comment_id": comment})
+    return not call.scalar("SELECT count(*) FROM task_comments WHERE id = :i", i=comment)
+
+
+def _notifications_listed(call: Call, socket: EventSocket) -> bool:
+    notification = call.own_notification()
+    updates = socket.call(handler(NotificationsState, "load"))
+    return notification in repr(merged_delta(updates).get(NotificationsState.get_full_name(), {}))
+
+
+def _notification_read(call: Call, socket: EventSocket) -> bool:
+    notification = call.own_notification()
+    socket.call(handler(NotificationsState, "mark_read"), {"notification_id": notification})
+    return call.scalar("SELECT read_at IS NOT NULL FROM notifications WHERE id = :i", i=notification)
+
+
+def _email_switched(call: Call, socket: EventSocket) -> bool:
+    socket.call(handler(NotificationSettingsState, "set_email"), {"enabled": False})
+    return call.scalar("SELECT NOT email_notifications FROM users WHERE id = :i", i=call.user.id)
 
 
 def _outbox(call: Call, socket: EventSocket) -> bool:
@@ -351,6 +471,10 @@ HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.PASSWORD_CHANGE: HandlerCase(_password_changed),
     Action.TWO_FACTOR_MANAGE: HandlerCase(_browser_revoked),
     Action.PROJECT_LIST: _read(ProjectsState, "load", lambda c: c.side.project.name),
+    Action.PROJECT_CREATE: HandlerCase(_project_created),
+    Action.PROJECT_EDIT: HandlerCase(_project_edited),
+    Action.PROJECT_ARCHIVE: HandlerCase(_project_archived),
+    Action.PROJECT_DELETE: HandlerCase(_project_deleted),
     Action.PROJECT_MEMBERS_EDIT: HandlerCase(_members_edited),
     Action.BOARD_VIEW: HandlerCase(_board_viewed),
     Action.TASK_CREATE: HandlerCase(_task_created),
@@ -363,6 +487,13 @@ HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.FILE_UPLOAD: HandlerCase(_file_uploaded),
     Action.FILE_EDIT: HandlerCase(_file_renamed),
     Action.STORAGE_VIEW: HandlerCase(_storage_seen),
+    Action.COMMENT_LIST: HandlerCase(_comments_listed),
+    Action.COMMENT_ADD: HandlerCase(_comment_added),
+    Action.COMMENT_EDIT: HandlerCase(_comment_edited),
+    Action.COMMENT_DELETE: HandlerCase(_comment_deleted),
+    Action.NOTIFICATION_LIST: HandlerCase(_notifications_listed),
+    Action.NOTIFICATION_READ: HandlerCase(_notification_read),
+    Action.NOTIFICATION_EMAIL_SET: HandlerCase(_email_switched),
     Action.TEAM_VIEW: _read(TeamState, "load_members", lambda c: c.side.target.email),
     Action.MEMBER_INVITE: HandlerCase(_invited),
     Action.MEMBER_CHANGE_ROLE: HandlerCase(_role_changed),
@@ -375,6 +506,7 @@ HANDLER_CASES: dict[Action, HandlerCase] = {
     Action.COMPANY_LIST: _read(CompaniesState, "load", lambda c: c.side.company.name),
     Action.COMPANY_VIEW: HandlerCase(_company_viewed),
     Action.COMPANY_SET_ACTIVE: HandlerCase(_company_deactivated),
+    Action.COMPANY_PROJECTS_VIEW: HandlerCase(_company_projects_viewed),
     Action.OUTBOX_VIEW: HandlerCase(_outbox),
     Action.BILLING_VIEW: _read(BillingState, "load", lambda c: c.side.invoice.number),
     Action.BILLING_MANAGE: HandlerCase(_billing_managed),
@@ -468,6 +600,7 @@ def reset(owner: Engine, world: World) -> None:
             text("DELETE FROM project_members WHERE user_id = ANY(:u)"),
             {"u": [world.own.worker_out.id, world.other.worker_out.id]},
         )
+        conn.execute(text("UPDATE users SET email_notifications = true WHERE id = ANY(:u)"), {"u": users})
         for side in (world.own, world.other):  # the members as built (the membership case replaces them)
             for user in (side.worker_in, side.client_in, side.target):
                 conn.execute(
@@ -483,11 +616,45 @@ def reset(owner: Engine, world: World) -> None:
             task = side.task
             conn.execute(
                 text(
-                    "INSERT INTO tasks (id, company_id, project_id, number, title) VALUES (:i, :c, :p, :n, :t) "
-                    "ON CONFLICT (id) DO UPDATE SET status = 'todo', version = 1, assignee_id = NULL, position = 0"
+                    "INSERT INTO tasks (id, company_id, project_id, number, title, shared_with_client) "
+                    "VALUES (:i, :c, :p, :n, :t, true) "
+                    "ON CONFLICT (id) DO UPDATE SET status = 'todo', version = 1, assignee_id = NULL, position = 0, "
+                    "shared_with_client = true"
                 ),
                 {"i": task.id, "c": task.company_id, "p": task.project_id, "n": task.number, "t": task.title},
             )
+            conn.execute(
+                text("UPDATE projects SET name = :n, status = 'active' WHERE id = :i"),
+                {"n": side.project.name, "i": side.project.id},
+            )
+            conn.execute(
+                text("UPDATE task_comments SET body = :b WHERE id = :i"), {"b": side.comment.body, "i": side.comment.id}
+            )
+            conn.execute(text("UPDATE notifications SET read_at = NULL WHERE id = :i"), {"i": side.notification.id})
+        for side in (world.own, world.other):  # the side's comment and notification (a task delete took them)
+            conn.execute(
+                text(
+                    "INSERT INTO task_comments (id, company_id, task_id, author_id, author_name, body) "
+                    "VALUES (:i, :c, :t, :a, 'matrix', :b) ON CONFLICT (id) DO UPDATE SET body = :b"
+                ),
+                {
+                    "i": side.comment.id,
+                    "c": side.company.id,
+                    "t": side.task.id,
+                    "a": side.target.id,
+                    "b": side.comment.body,
+                },
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO notifications (id, company_id, user_id, kind, task_id) "
+                    "VALUES (:i, :c, :u, 'assigned', :t) ON CONFLICT (id) DO UPDATE SET read_at = NULL"
+                ),
+                {"i": side.notification.id, "c": side.company.id, "u": side.target.id, "t": side.task.id},
+            )
+        conn.execute(text("DELETE FROM projects WHERE name = :n OR key = :k"), {"n": THROWAWAY, "k": NEW_KEY})
+        conn.execute(text("DELETE FROM task_comments WHERE body = :b"), {"b": THROWAWAY})
+        conn.execute(text("DELETE FROM notifications WHERE detail = :d"), {"d": THROWAWAY})
 
 
 @pytest.mark.parametrize(("action", "role", "own", "member"), COMBINATIONS)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine
 from dashboard.features.companies.state import DETAIL_PARAM, CompanyDetailState
 from dashboard.features.files.state import PROJECT_PARAM as FILES_PARAM
 from dashboard.features.files.state import FilesState
+from dashboard.features.projects.state import PROJECT_PARAM, ProjectDetailState
 from models import Role
 from services.core.db import system_scope
 from tests.e2e.ws import EventSocket, all_handlers, login_cookie, merged_delta, without_router
@@ -38,7 +39,19 @@ def world(e2e_database: tuple[str, str]) -> Iterator[World]:
 
 def victim_ids(world: World) -> list[str]:
     a = world.own
-    rows = (a.company, a.manager, a.target, a.client_in, a.project, a.invitation, a.target_session, a.file)
+    rows = (
+        a.company,
+        a.manager,
+        a.target,
+        a.client_in,
+        a.project,
+        a.invitation,
+        a.target_session,
+        a.file,
+        a.task,
+        a.comment,
+        a.notification,
+    )
     return [str(row.id) for row in rows]
 
 
@@ -142,3 +155,17 @@ def test_files_page_and_routes_treat_foreign_ids_as_missing(app_url: str, world:
             responses.append([(r.status_code, r.text.replace(ref, "<ID>")) for r in answers])
         assert responses[0] == responses[1]
         assert {status for status, _ in responses[0]} == {404}
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.WORKER, Role.CLIENT])
+def test_project_page_treats_foreign_ids_as_missing(app_url: str, world: World, role: Role) -> None:
+    attacker = world.other.actor_user(role, True)
+    cookie = login_cookie(app_url, attacker.email, PASSWORD)
+    load = f"{ProjectDetailState.get_full_name()}.load"
+    for target in victim_ids(world):
+        missing = str(uuid.uuid4())
+        replay = answer(app_url, cookie, load, {}, target, path=f"/projects/{target}", query={PROJECT_PARAM: target})
+        control = answer(
+            app_url, cookie, load, {}, missing, path=f"/projects/{missing}", query={PROJECT_PARAM: missing}
+        )
+        assert replay == control

@@ -68,6 +68,7 @@ def test_the_worker_runs_every_job(migrated_database: str) -> None:
         "sessions_purged",
         "signups_expired",
         "password_resets_purged",
+        "notification_mails",
     }
 
 

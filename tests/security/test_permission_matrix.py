@@ -14,8 +14,21 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, select
 
-from models import Invitation, Label, Role, Task, TaskStatus, TrustedBrowser, User, UserSession
-from services import billing
+from models import (
+    Invitation,
+    Label,
+    Notification,
+    Project,
+    ProjectStatus,
+    Role,
+    Task,
+    TaskComment,
+    TaskStatus,
+    TrustedBrowser,
+    User,
+    UserSession,
+)
+from services import billing, work
 from services.audit import records as audit_service
 from services.core import mailer
 from services.core.actor import Actor
@@ -257,6 +270,88 @@ def _storage_seen(db: Session, actor: Actor, side: Side, world: World) -> bool:
     return storage_usage(db, actor).limit_bytes >= 0
 
 
+def _user(db: Session, actor: Actor) -> User:
+    user = db.get(User, actor.user_id)
+    assert user is not None
+    return user
+
+
+def _project_created(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    detail = work.create_project(db, actor, work.ProjectFields(name="Matrix new", key="MATRIXNEW"))
+    return db.get(Project, detail.summary.id) is not None
+
+
+def _project_edited(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    fields = work.ProjectFields(name="Renamed by matrix", key=side.project.key)
+    work.update_project(db, actor, side.project.id, fields)
+    db.refresh(side.project)
+    return side.project.name == "Renamed by matrix"
+
+
+def _project_archived(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    work.set_archived(db, actor, side.project.id, True)
+    db.refresh(side.project)
+    return side.project.status is ProjectStatus.ARCHIVED
+
+
+def _project_deleted(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    work.delete_project(db, actor, side.project.id, side.project.name)
+    db.expire_all()
+    return db.get(Project, side.project.id) is None
+
+
+def _company_projects_viewed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return side.project.id in {p.id for p in work.operator_company_projects(db, actor, side.company.id)}
+
+
+def _comments_listed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    return side.comment.id in {c.id for c in work.list_comments(db, actor, side.task.id)}
+
+
+def _comment_added(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    info = work.add_comment(db, actor, side.task.id, "matrix comment")
+    return db.get(TaskComment, info.id) is not None
+
+
+def _own_comment(db: Session, actor: Actor, side: Side, world: World) -> TaskComment:
+    """The actor's own comment on the side's task; the other company's (or, for the operator, who
+    can write none) the target's."""
+    if side is world.other or actor.company_id is None:
+        return side.comment
+    return side.own_comment(db, _user(db, actor))
+
+
+def _comment_edited(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    comment = _own_comment(db, actor, side, world)
+    work.edit_comment(db, actor, comment.id, "edited by matrix")
+    db.refresh(comment)
+    return comment.body == "edited by matrix"
+
+
+def _comment_deleted(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    comment = _own_comment(db, actor, side, world)
+    work.delete_comment(db, actor, comment.id)
+    db.expire_all()
+    return db.get(TaskComment, comment.id) is None
+
+
+def _notification_listed(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    target = side.notification_of(db, _user(db, actor))
+    return target.id in {n.id for n in work.list_notifications(db, actor)}
+
+
+def _notification_read(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    target = side.notification_of(db, _user(db, actor))
+    work.mark_read(db, actor, target.id)
+    db.refresh(target)
+    return target.read_at is not None
+
+
+def _email_switched(db: Session, actor: Actor, side: Side, world: World) -> bool:
+    work.set_email_notifications(db, actor, False)
+    return not _user(db, actor).email_notifications
+
+
 def _home(db: Session, actor: Actor, side: Side, world: World) -> bool:
     authorize(actor, Action.HOME_VIEW)
     return True
@@ -269,6 +364,10 @@ CASES: dict[Action, Case] = {
     Action.PASSWORD_CHANGE: Case(_password_changed, targeted=False),
     Action.TWO_FACTOR_MANAGE: Case(_trusted_browser_revoked),
     Action.PROJECT_LIST: Case(_project_listed),
+    Action.PROJECT_CREATE: Case(_project_created, targeted=False),
+    Action.PROJECT_EDIT: Case(_project_edited),
+    Action.PROJECT_ARCHIVE: Case(_project_archived),
+    Action.PROJECT_DELETE: Case(_project_deleted),
     Action.PROJECT_MEMBERS_EDIT: Case(_members_edited),
     Action.BOARD_VIEW: Case(_board_viewed),
     Action.TASK_CREATE: Case(_task_created),
@@ -281,6 +380,13 @@ CASES: dict[Action, Case] = {
     Action.FILE_UPLOAD: Case(_file_uploaded),
     Action.FILE_EDIT: Case(_file_renamed),
     Action.STORAGE_VIEW: Case(_storage_seen, targeted=False),
+    Action.COMMENT_LIST: Case(_comments_listed),
+    Action.COMMENT_ADD: Case(_comment_added),
+    Action.COMMENT_EDIT: Case(_comment_edited),
+    Action.COMMENT_DELETE: Case(_comment_deleted),
+    Action.NOTIFICATION_LIST: Case(_notification_listed),
+    Action.NOTIFICATION_READ: Case(_notification_read),
+    Action.NOTIFICATION_EMAIL_SET: Case(_email_switched, targeted=False),
     Action.TEAM_VIEW: Case(_member_listed),
     Action.MEMBER_INVITE: Case(_invited),
     Action.MEMBER_CHANGE_ROLE: Case(_role_changed),
@@ -293,6 +399,7 @@ CASES: dict[Action, Case] = {
     Action.COMPANY_LIST: Case(_company_listed),
     Action.COMPANY_VIEW: Case(_company_viewed),
     Action.COMPANY_SET_ACTIVE: Case(_company_deactivated),
+    Action.COMPANY_PROJECTS_VIEW: Case(_company_projects_viewed),
     Action.OUTBOX_VIEW: Case(_outbox_read, targeted=False),
     Action.BILLING_VIEW: Case(_billing_viewed),
     Action.BILLING_MANAGE: Case(_billing_managed, targeted=False),
@@ -373,3 +480,8 @@ def test_service_layer_matches_policy(
         db.refresh(other.subscription)
         assert other.invoice.status.value == "open" and not other.subscription.cancel_at_period_end
         assert billing.get_invoice(db, world.actor(Role.ADMIN, True), other.invoice.id).paid_minor == 0
+        db.refresh(other.project)
+        db.refresh(other.comment)
+        assert other.project.name.startswith("Other Co") and other.project.status is ProjectStatus.ACTIVE
+        assert other.comment.body.startswith("comment ")
+        assert db.get(Notification, other.notification.id) is not None

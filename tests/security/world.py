@@ -15,12 +15,14 @@ from models import (
     Invitation,
     Invoice,
     InvoiceStatus,
+    Notification,
     Plan,
     Project,
     Role,
     StoredFile,
     Subscription,
     Task,
+    TaskComment,
     User,
     UserSession,
 )
@@ -31,10 +33,12 @@ from services.identity import auth
 from tests.factories import (
     add_member,
     make_admin,
+    make_comment,
     make_company,
     make_file,
     make_invitation,
     make_invoice,
+    make_notification,
     make_plan,
     make_project,
     make_session,
@@ -69,8 +73,18 @@ class Side:
     plan: Plan  # the plan its subscription is on (the operator's catalogue: not the company's)
     subscription: Subscription
     invoice: Invoice  # open, 29.00 USD
-    task: Task  # on `project`, version 1, in "to do"
+    task: Task  # on `project`, version 1, in "to do", shared with the client
+    comment: TaskComment  # by `target`, on `task` (not internal)
+    notification: Notification  # the target's
     file: StoredFile  # a project file uploaded by worker_in
+
+    def own_comment(self, db: Session, user: User) -> TaskComment:
+        """A comment of `user` on this side's task (the edit and delete cases aim at one)."""
+        return make_comment(db, self.task, user, body=f"by {user.full_name}")
+
+    def notification_of(self, db: Session, user: User) -> Notification:
+        """An unread notification of `user` about this side's task (or the target's, for the operator)."""
+        return make_notification(db, user, self.task) if user.company_id == self.company.id else self.notification
 
     def actor_user(self, role: Role, member: bool) -> User:
         if role is Role.MANAGER:
@@ -117,6 +131,9 @@ def build_side(db: Session, name: str) -> Side:
     marker = f"marker_{secrets.token_hex(4)}"
     plan = make_plan(db)
     subscription = make_subscription(db, company, plan)
+    task = make_task(
+        db, project, f"{name} task {secrets.token_hex(3)}", created_by=users["manager"], shared_with_client=True
+    )
     audit.record(db, actor=None, action=marker, company_id=company.id, target_type="company", target_id=company.id)
     return Side(
         company=company,
@@ -133,7 +150,9 @@ def build_side(db: Session, name: str) -> Side:
         plan=plan,
         subscription=subscription,
         invoice=make_invoice(db, company, plan, subscription, status=InvoiceStatus.OPEN),
-        task=make_task(db, project, f"{name} task {secrets.token_hex(3)}", created_by=users["manager"]),
+        task=task,
+        comment=make_comment(db, task, users["target"], body=f"comment {secrets.token_hex(4)}"),
+        notification=make_notification(db, users["target"], task),
         file=make_file(
             db,
             company,

@@ -13,6 +13,7 @@ from dashboard.components.layout import page_frame
 from dashboard.components.table import data_table
 from dashboard.components.two_factor import key_and_codes, recovery_code_list
 from dashboard.features.account.state import AccountState, SessionRow, TrustedBrowserRow, TwoFactorState
+from dashboard.features.notifications.page import email_switch
 from dashboard.i18n import t
 
 
@@ -210,5 +211,6 @@ def account_page() -> rx.Component:
         rx.heading(t("account.password"), size="4"),
         _password_form(),
         _two_factor_section(),
+        email_switch(),
         title_key="account.title",
     )

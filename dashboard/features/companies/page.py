@@ -101,6 +101,8 @@ def _detail() -> rx.Component:
             align="center",
         ),
         rx.text(s.slug, " · ", t("company.created"), " ", s.created, color_scheme="gray", size="2"),
+        # The operator's read-only, audited view of the company's projects (and from there its boards).
+        rx.link(t("projects.operator_link"), href="/companies/" + s.company_id + "/projects", id="company-projects"),
         rx.flex(
             *[
                 # A Var on the class, an int for mypy: the dict stays a plain annotation, as Reflex's
