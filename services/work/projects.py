@@ -134,7 +134,7 @@ class ProjectDetail:
 class DeletedProject:
     id: uuid.UUID
     name: str
-    storage_keys: tuple[str, ...]  # S3 objects of its files, for the caller to delete after the commit
+    storage_keys: tuple[str, ...]  # S3 objects of its files and attachments, removed once the deletion commits
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -397,6 +397,11 @@ def delete_project(session: Session, actor: Actor, project_id: uuid.UUID, confir
         .where(Task.company_id == project.company_id, Task.project_id == project.id)
     ).one()
     deleted = DeletedProject(id=project.id, name=project.name, storage_keys=tuple(keys))
+    # The S3 objects of the project's files and attachments go once the deletion commits (kept if it
+    # rolls back). Imported here: the files module builds on this one (project_for_work).
+    from services.work.files import remove_objects_after_commit
+
+    remove_objects_after_commit(session, list(keys))
     audit.record(
         session,
         actor=actor,

@@ -65,6 +65,7 @@ from services.core.errors import Conflict, NotFound, ValidationFailed
 from services.core.policy import Action, authorize
 from services.work import live
 from services.work.files import remove_files_after_commit
+from services.work.notifications import notify_assigned, notify_status_changed
 from services.work.projects import project_for_work
 
 log = logging.getLogger(__name__)
@@ -717,6 +718,7 @@ def create_task(session: Session, actor: Actor, project_id: uuid.UUID, fields: T
     session.flush()
     _set_labels(session, task, fields.label_ids)
     _follow(session, task, [actor.user_id, fields.assignee_id])
+    notify_assigned(session, actor, task, fields.assignee_id)
     audit.record(
         session,
         actor=actor,
@@ -777,6 +779,7 @@ def edit_task(session: Session, actor: Actor, task_id: uuid.UUID, version: int, 
     _refuse_stale(session, project, task, version)
     fields = _check_fields(session, project, fields)
     _check_status_change(task.status, fields.status)
+    old_status = task.status
     before = audit.snapshot(task, _AUDITED)
     old_labels = _labels_of(session, [task.id]).get(task.id, [])
     if fields.status != task.status:
@@ -793,6 +796,9 @@ def edit_task(session: Session, actor: Actor, task_id: uuid.UUID, version: int, 
     _save_change(session, actor, project, task, AuditAction.TASK_UPDATED, changes)
     if "assignee_id" in changes:
         _follow(session, task, [fields.assignee_id])
+        notify_assigned(session, actor, task, fields.assignee_id)
+    if "status" in changes:
+        notify_status_changed(session, actor, task, old_status)
     return _detail(session, project, task)
 
 
@@ -814,10 +820,13 @@ def move_task(
     _lock_column(session, project.id, status, exclusive=False)
     position, crowded = _position_before(session, project, status, before_id, task.id)
     changes: dict[str, Any] = {"task": f"{project.key}-{task.number}"}
+    old_status = task.status
     if task.status != status:
         changes["status"] = {"from": task.status.value, "to": status.value}
     task.status, task.position = status, position
     _save_change(session, actor, project, task, AuditAction.TASK_MOVED, changes)
+    if old_status != status:
+        notify_status_changed(session, actor, task, old_status)
     if crowded:
         renumber_after_commit(session, actor, project.id, status)
     return TaskMove(id=task.id, status=task.status, position=task.position, version=task.version)

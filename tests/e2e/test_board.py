@@ -4,6 +4,7 @@ two people save one card at once and the loser is told; another company's user r
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 
@@ -119,6 +120,10 @@ def test_two_edits_of_one_card_the_loser_is_told(
     goto(worker, app_url, task_url)
     expect(manager.locator("#task-drawer")).to_be_visible()
     expect(worker.locator("#task-drawer")).to_be_visible()
+    # The drawer carries the task's attachments panel: uploads there go to this task.
+    drop = manager.locator("#task-attachments #files-drop")
+    expect(drop).to_have_attribute("data-project", project_id)
+    expect(drop).to_have_attribute("data-task", re.compile(r"^[0-9a-f-]{36}$"))
 
     manager.fill("#task-title", title + " (manager)")
     manager.click("#task-save")

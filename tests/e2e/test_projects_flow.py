@@ -57,6 +57,7 @@ def test_manager_creates_staffs_archives_restores_and_deletes_a_project(page: Pa
     expect(description.locator("strong")).to_have_text("Kick-off")
     expect(description).to_contain_text("<script>alert(1)</script>")  # shown as text, never run
     expect(page.locator("#open-board")).to_have_attribute("href", re.compile(r"/projects/[0-9a-f-]{36}/board$"))
+    expect(page.locator("#open-files")).to_have_attribute("href", re.compile(r"/projects/[0-9a-f-]{36}/files$"))
 
     page.click("#tab-members")
     expect(page.locator("#project-members-empty")).to_be_visible()

@@ -13,7 +13,19 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
-from models import AuditLog, Company, Project, ProjectStatus, Role, Task, TaskFollower, TaskPriority, TaskStatus, User
+from models import (
+    AuditLog,
+    Company,
+    Notification,
+    Project,
+    ProjectStatus,
+    Role,
+    Task,
+    TaskFollower,
+    TaskPriority,
+    TaskStatus,
+    User,
+)
 from services.core import clock
 from services.core.actor import Actor
 from services.core.db import tenant_scope
@@ -557,3 +569,25 @@ def test_a_deleted_label_leaves_its_tasks(db: Session, team: Team) -> None:
     theirs = create_label(db, other.manager, other.project.id, "Theirs", "#3b82f6")
     with pytest.raises(NotFound):
         delete_label(db, team.manager, theirs.id)
+
+
+# ---- notifications from the board's writes ------------------------------------------------------
+
+
+def _bell(db: Session, user: User) -> list[tuple[str, str]]:
+    rows = db.exec(select(Notification).where(col(Notification.user_id) == user.id)).all()
+    return sorted((row.kind.value, row.detail) for row in rows)
+
+
+def test_assigning_notifies_the_assignee_and_a_move_notifies_the_followers(db: Session, team: Team) -> None:
+    created = new(db, team.manager, team, "Ship it", assignee_id=team.worker_user.id)
+    assert _bell(db, team.worker_user) == [("assigned", "Ship it")]
+    assert _bell(db, team.manager_user) == []  # the actor is never told about their own change
+
+    moved = move_task(db, team.worker, created.card.id, created.card.version, TaskStatus.IN_PROGRESS)
+    assert _bell(db, team.manager_user) == [("status_changed", "todo>in_progress")]  # the creator follows it
+    assert len(_bell(db, team.worker_user)) == 1  # the mover hears nothing of their own move
+
+    fields = TaskFields(title="Ship it", status=TaskStatus.REVIEW, assignee_id=team.worker_user.id)
+    edit_task(db, team.manager, moved.id, moved.version, fields)
+    assert ("status_changed", "in_progress>review") in _bell(db, team.worker_user)  # the assignee follows it too

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from dashboard.features.board.live import QUEUE_SIZE, BoardHub
+from tests.run_async import run_async
 
 
 def hub_without_listener() -> BoardHub:
@@ -27,7 +27,7 @@ def test_news_reaches_the_boards_viewers_but_not_their_author() -> None:
         hub._deliver(board, [task], origin="x")
         assert author.get_nowait() == [task] and viewer.empty()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def test_a_viewer_that_falls_behind_is_asked_to_reload() -> None:
@@ -39,7 +39,7 @@ def test_a_viewer_that_falls_behind_is_asked_to_reload() -> None:
             hub._deliver(board, [uuid.uuid4()])
         assert queue.qsize() == 1 and queue.get_nowait() is None
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def test_one_follower_per_viewer_and_id() -> None:

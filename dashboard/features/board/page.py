@@ -9,8 +9,10 @@ import reflex as rx
 from reflex.vars import ObjectVar
 
 from dashboard.components.dnd import dnd_board, dnd_card, dnd_column
+from dashboard.components.files_panel import files_panel
 from dashboard.components.forms import SELECT_STYLE, confirm_button, labelled, native_select, option
 from dashboard.components.layout import page_frame
+from dashboard.components.task_discussion import task_discussion
 from dashboard.features.board.state import (
     LABEL_BOX,
     PRIORITIES,
@@ -483,12 +485,13 @@ def _drawer() -> rx.Component:
                 rx.divider(),
                 rx.vstack(
                     rx.heading(t("task.discussion_place"), size="3"),
+                    rx.cond(BoardState.can_discuss, task_discussion()),
                     id="task-discussion",
                     width="100%",
                 ),
                 rx.vstack(
                     rx.heading(t("task.attachments_place"), size="3"),
-                    rx.text(t("task.attachments_soon"), size="1", color_scheme="gray"),
+                    rx.cond(BoardState.can_view_files, files_panel()),
                     id="task-attachments",
                     width="100%",
                 ),

@@ -31,6 +31,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from dashboard.features.board.live import HUB
+from dashboard.features.files.state import FilesState
 from dashboard.state.args import (
     form_arg,
     int_arg,
@@ -40,6 +41,7 @@ from dashboard.state.args import (
     uuid_arg,
 )
 from dashboard.state.base import AuthState, actor_key, off_loop, requires
+from dashboard.state.discussion import TaskDiscussionState
 from models import TaskPriority, TaskStatus
 from services import work
 from services.core import clock
@@ -136,6 +138,8 @@ class BoardState(AuthState):
     can_delete: bool = False
     can_label: bool = False
     can_export: bool = False
+    can_view_files: bool = False
+    can_discuss: bool = False
     operator_view: bool = False
     counts: dict[str, int] = {}
     cards_backlog: rx.Field[list[CardRow]] = rx.field(default_factory=list)
@@ -268,6 +272,8 @@ class BoardState(AuthState):
             can_delete=writable and scope_for(actor, Action.TASK_DELETE) is not None,
             can_label=writable and scope_for(actor, Action.LABEL_EDIT) is not None,
             can_export=scope_for(actor, Action.TASK_EXPORT) is not None,
+            can_view_files=scope_for(actor, Action.FILE_VIEW) is not None,
+            can_discuss=scope_for(actor, Action.COMMENT_LIST) is not None,
             operator_view=actor.is_admin,
         )
 
@@ -341,7 +347,14 @@ class BoardState(AuthState):
         else:
             self.drawer_open = False
         # A fresh follower for every load: the previous one (another board, or before a reconnect) stops.
-        return BoardState.follow(self._new_follow_ticket())
+        events = [BoardState.follow(self._new_follow_ticket())]
+        if self.drawer_open and self.task.id:
+            # The drawer's discussion and attachments, each through its own guarded handler.
+            if self.can_discuss:
+                events.append(TaskDiscussionState.open(self.task.id))
+            if self.can_view_files:
+                events.append(FilesState.show_task(str(project_id), self.task.id))
+        return events
 
     def _open_task(self, actor: Actor, number_text: str) -> None:
         number = int_arg(number_text, 1, 2**31 - 1) if number_text.isdigit() else 0

@@ -28,6 +28,11 @@ def board_link(project_id: rx.Var[str]) -> rx.Var[str]:
     return "/projects/" + project_id.to(str) + "/board"
 
 
+def files_link(project_id: rx.Var[str]) -> rx.Var[str]:
+    """The project's files (built by the files feature)."""
+    return "/projects/" + project_id.to(str) + "/files"
+
+
 def _status_badge(status: rx.Var[str]) -> rx.Component:
     return rx.badge(
         t_var(status, "project_status."),
@@ -438,8 +443,18 @@ def _detail() -> rx.Component:
             rx.spacer(),
             rx.cond(
                 ~s.is_client,
-                rx.link(
-                    rx.button(t("projects.open_board"), variant="soft"), href=board_link(s.project_id), id="open-board"
+                rx.hstack(
+                    rx.link(
+                        rx.button(t("projects.open_board"), variant="soft"),
+                        href=board_link(s.project_id),
+                        id="open-board",
+                    ),
+                    rx.link(
+                        rx.button(t("projects.open_files"), variant="soft"),
+                        href=files_link(s.project_id),
+                        id="open-files",
+                    ),
+                    spacing="2",
                 ),
             ),
             align="center",
