@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -295,11 +296,19 @@ async def accept_invite_route(request: Request) -> Response:
 async def reset_request_route(request: Request) -> Response:
     """ "Forgot password?": the same answer whatever the address (services/identity/recovery.py)."""
 
-    def start(fields: dict[str, str], ip: str, _user_agent: str) -> None:
+    def start(fields: dict[str, str], ip: str, _user_agent: str) -> identity.ResetMail | None:
         with system_scope() as session:
-            identity.request_password_reset(session, fields.get("email", ""), ip=ip)
+            return identity.request_password_reset(session, fields.get("email", ""), ip=ip)
 
-    return await _run_form(request, lambda _fields: "/reset", ("email",), start, lambda _: _see_other(RESET_SENT))
+    def done(mail: identity.ResetMail | None) -> Response:
+        response = _see_other(RESET_SENT)
+        if mail is not None:
+            # Committed; sent once the answer is out (Starlette runs it in a worker thread), so a known
+            # address takes no longer to answer than an unknown one, whatever the SMTP server does.
+            response.background = BackgroundTask(identity.send_reset_mail, mail)
+        return response
+
+    return await _run_form(request, lambda _fields: "/reset", ("email",), start, done)
 
 
 async def reset_password_route(request: Request) -> Response:

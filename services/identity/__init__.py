@@ -44,10 +44,12 @@ from services.identity.auth import (
 )
 from services.identity.jobs import expire_sign_ups, purge_password_resets, purge_sessions
 from services.identity.recovery import (
+    ResetMail,
     ResetPreview,
     describe_password_reset,
     request_password_reset,
     reset_password,
+    send_reset_mail,
 )
 from services.identity.signup import (
     SignupPreview,
@@ -85,6 +87,7 @@ __all__ = [
     "TRUST_DAYS",
     "CompanySecurity",
     "Enrolment",
+    "ResetMail",
     "ResetPreview",
     "SecondFactorRequired",
     "SecondStep",
@@ -130,6 +133,7 @@ __all__ = [
     "revoke_session",
     "revoke_trusted_browser",
     "revoke_user_sessions",
+    "send_reset_mail",
     "session_cookie_name",
     "session_max_age_seconds",
     "set_two_factor_required",

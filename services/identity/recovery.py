@@ -4,9 +4,12 @@
    request counts on the IP's throttle (RESET_REQUEST_IP, every attempt) and the address's mail quota
    (`PASSWORD_RESET_MAILS_PER_ADDRESS_PER_HOUR`), and a random link token is made and hashed in every
    case. Only an active account of an active company gets a row (the token's SHA-256, valid
-   RESET_TTL; the account's earlier unused links are deleted) and the mail, sent from inside the
-   transaction (a failed mail rolls the row back). Unknown, deactivated or unverified addresses get
-   nothing: no row, no mail, no audit entry.
+   RESET_TTL; the account's earlier unused links are deleted) and a `ResetMail`, which the caller
+   sends with `send_reset_mail` once the transaction has committed AND the answer has gone (the HTTP
+   route does it as a background task): so a known address is answered as fast as an unknown one
+   even with a slow SMTP server. A mail that fails then is logged; the row stays and the owner can
+   ask again. Unknown, deactivated or unverified addresses get nothing: no row, no mail, no audit
+   entry.
 2. `describe_password_reset(token)`: the account's address behind a live link. Unknown, used, expired,
    or an account/company deactivated since: the same NotFound("error.reset_link_invalid").
 3. `reset_password(token, new_password)`: the password rules of services/identity/accounts.py; the
@@ -22,8 +25,9 @@ System work (`system_scope()`: no actor yet) in the caller's transaction; nothin
 
 from __future__ import annotations
 
+import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -39,6 +43,8 @@ from services.core.settings import get_settings
 from services.identity import auth
 from services.identity.accounts import normalize_signup_email, validate_password
 
+log = logging.getLogger(__name__)
+
 RESET_TTL = timedelta(minutes=30)
 RESET_LINK_INVALID = "error.reset_link_invalid"
 RESET_SUBJECT = "Reset your Workdash password"
@@ -51,17 +57,27 @@ class ResetPreview:
     email: str
 
 
+@dataclass(frozen=True)
+class ResetMail:
+    """A reset link to mail after the answer (see the module docstring); the token never reaches a log."""
+
+    email: str
+    token: str = field(repr=False)
+    expires_at: datetime
+
+
 def _mail_quota() -> quota.Quota:
     return quota.Quota(
         "reset-mail-address", get_settings().password_reset_mails_per_address_per_hour, timedelta(hours=1)
     )
 
 
-def request_password_reset(session: Session, email: str, *, ip: str = "") -> None:
-    """Mail a reset link to `email` if it is an active account (see the module docstring); None either way.
+def request_password_reset(session: Session, email: str, *, ip: str = "") -> ResetMail | None:
+    """A reset link for `email` if it is an active account (see the module docstring), to be sent with
+    `send_reset_mail` after the commit and the answer; None for any other address.
 
     ValidationFailed for an empty or malformed address (syntax only: it tells nothing about accounts);
-    RateLimited when the IP or the address must wait; ServiceUnavailable("error.mail_failed").
+    RateLimited when the IP or the address must wait.
     """
     throttle.begin((throttle.RESET_REQUEST_IP, ip or ""))  # every request counts, known address or not
     address = normalize_signup_email(email)
@@ -70,7 +86,7 @@ def request_password_reset(session: Session, email: str, *, ip: str = "") -> Non
     with quota.spend((_mail_quota(), address)):
         user = _resettable_user(session, address)
         if user is None:
-            return
+            return None
         session.execute(
             sa.delete(PasswordReset).where(col(PasswordReset.user_id) == user.id, col(PasswordReset.used_at).is_(None))
         )
@@ -88,7 +104,7 @@ def request_password_reset(session: Session, email: str, *, ip: str = "") -> Non
             actor_email=user.email,
             ip=ip,
         )
-        _send_reset_mail(user.email, token, expires_at)
+        return ResetMail(email=user.email, token=token, expires_at=expires_at)
 
 
 def describe_password_reset(session: Session, token: str | None) -> ResetPreview:
@@ -176,6 +192,14 @@ def _usable(session: Session, token: str | None, *, lock: bool) -> tuple[Passwor
     if _resettable_user(session, auth.normalize_email(user.email)) is None:
         raise NotFound(RESET_LINK_INVALID)
     return row, user
+
+
+def send_reset_mail(mail: ResetMail) -> None:
+    """Send the link (blocking: SMTP). Called after the answer went out, so a failure is only logged."""
+    try:
+        _send_reset_mail(mail.email, mail.token, mail.expires_at)
+    except Exception:
+        log.exception("password reset mail to a member could not be sent")
 
 
 def _send_reset_mail(email: str, token: str, expires_at: datetime) -> None:

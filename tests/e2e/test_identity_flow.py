@@ -8,6 +8,7 @@ import io
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable
 from urllib.parse import quote_plus, urlsplit
 
@@ -57,15 +58,20 @@ def sign_up(page: Page, app_url: str, company: str, name: str, email: str, passw
 
 
 def mailed_link(email: str, pattern: re.Pattern[str]) -> str:
-    """The newest link of `pattern` mailed to `email`, read from the dev outbox (Redis) the app writes to."""
+    """The newest link of `pattern` mailed to `email`, read from the dev outbox (Redis) the app writes to.
+    Waits a little: some mails (a password reset's) are sent just after the answer."""
     from services.core import mailer
     from services.core.redis_client import get_redis
 
-    for raw in get_redis().lrange(mailer.OUTBOX_KEY, 0, mailer.OUTBOX_SIZE - 1):
-        message = json.loads(raw)
-        if message["to"] == email and (found := pattern.search(message["body"])):
-            return str(found.group(1))
-    raise AssertionError(f"no link mailed to {email}")
+    deadline = time.monotonic() + 10
+    while True:
+        for raw in get_redis().lrange(mailer.OUTBOX_KEY, 0, mailer.OUTBOX_SIZE - 1):
+            message = json.loads(raw)
+            if message["to"] == email and (found := pattern.search(message["body"])):
+                return str(found.group(1))
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no link mailed to {email}")
+        time.sleep(0.1)
 
 
 def confirm(page: Page, app_url: str, link: str, company: str, email: str, password: str = PASSWORD) -> None:
