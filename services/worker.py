@@ -10,7 +10,8 @@ Tasks:
   number of workers (procrastinate_periodic_defers is unique per task and minute), `lock` keeps two
   runs from overlapping, and each job is itself safe to run twice (see each domain's jobs.py):
   renew subscriptions and issue their invoices, end trials, chase overdue invoices (billing), delete
-  dead sessions, expired sign-ups and reset links (identity), send the notification mails waiting in
+  dead sessions, expired sign-ups and reset links (identity), invitations that expired or were
+  revoked a month ago (people), send the notification mails waiting in
   the notifications table's outbox (work). Each domain's work is its own transaction.
 - `files_cleanup`, periodic every hour (minute 0), same locks: compare the S3 bucket with the
   `files` rows (services.work.clean_up_files: objects without a row removed once a day old, rows
@@ -34,6 +35,7 @@ from services.core.db import system_database_url, system_scope
 from services.core.db_roles import refuse_unsafe_database
 from services.core.settings import get_settings
 from services.identity import expire_sign_ups, purge_password_resets, purge_sessions
+from services.people import purge_invitations
 from services.work import clean_up_files, send_notification_mails
 
 log = logging.getLogger("workdash.worker")
@@ -45,6 +47,7 @@ JOBS: tuple[tuple[str, Callable[[Session], object]], ...] = (
     ("sessions_purged", purge_sessions),
     ("signups_expired", expire_sign_ups),
     ("password_resets_purged", purge_password_resets),
+    ("invitations_purged", purge_invitations),
     ("notification_mails", send_notification_mails),
 )
 

@@ -14,6 +14,7 @@ from services.people.invitations import (
     resend,
     revoke,
 )
+from services.people.jobs import INVITATION_RETENTION, purge_invitations
 from services.people.sso import (
     CALLBACK_PATH,
     FLOW_SECONDS,
@@ -42,6 +43,7 @@ __all__ = [
     "CALLBACK_PATH",
     "FLOW_SECONDS",
     "INVITABLE_ROLES",
+    "INVITATION_RETENTION",
     "MAX_TOKEN_LENGTH",
     "PROJECT_MEMBER_ROLES",
     "InvitationInfo",
@@ -60,6 +62,7 @@ __all__ = [
     "invite",
     "list_invitations",
     "list_members",
+    "purge_invitations",
     "remove_sso",
     "resend",
     "revoke",

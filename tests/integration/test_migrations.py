@@ -38,6 +38,7 @@ MODEL_TABLES = set(metadata.tables)
 APPEND_ONLY = {"audit_logs"}
 SYSTEM_DELETES = {
     "sessions",
+    "invitations",  # the worker purges the ones that expired or were revoked a month ago
     "signup_verifications",
     "password_resets",  # a new link replaces the unused one; the worker purges expired ones
     "two_factor_credentials",  # turning two-factor off deletes the key,

@@ -8,13 +8,14 @@ import pytest
 from sqlmodel import Session, select
 
 from devtools.seed import DEMO_USERS, load_demo_data
-from models import Company, Role, SignupVerification, Trial, TrialStatus, User, UserSession
+from models import Company, Invitation, Role, SignupVerification, Trial, TrialStatus, User, UserSession
 from services import worker
 from services.billing.jobs import expire_trials
 from services.core import clock
 from services.identity import auth
 from services.identity.jobs import SESSION_RETENTION, expire_sign_ups, purge_sessions
-from tests.factories import make_company, make_signup_verification, make_user
+from services.people import INVITATION_RETENTION, purge_invitations
+from tests.factories import make_company, make_invitation, make_signup_verification, make_user
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +61,23 @@ def test_sign_ups_whose_link_expired_unopened_are_deleted_with_their_company(db:
     assert expire_sign_ups(db) == 0
 
 
+def test_invitations_that_can_no_longer_be_used_go_a_month_later(db: Session) -> None:
+    now = clock.now()
+    company = make_company(db, "Inviting")
+    month = INVITATION_RETENTION + timedelta(minutes=1)
+    expired_long_ago = make_invitation(db, company, expires_at=now - month)
+    revoked_long_ago = make_invitation(db, company, expires_at=now + timedelta(days=1), revoked_at=now - month)
+    expired_lately = make_invitation(db, company, expires_at=now - timedelta(days=1))  # still shown on the team page
+    pending = make_invitation(db, company, expires_at=now + timedelta(days=1))
+    accepted = make_invitation(db, company, expires_at=now - month, accepted_at=now - month)  # who invited whom
+
+    assert purge_invitations(db) == 2
+    db.expunge_all()
+    assert db.get(Invitation, expired_long_ago.id) is None and db.get(Invitation, revoked_long_ago.id) is None
+    assert all(db.get(Invitation, row.id) is not None for row in (expired_lately, pending, accepted))
+    assert purge_invitations(db) == 0
+
+
 def test_the_worker_runs_every_job(migrated_database: str) -> None:
     assert set(worker.run_once()) == {
         "invoices_issued",
@@ -68,6 +86,7 @@ def test_the_worker_runs_every_job(migrated_database: str) -> None:
         "sessions_purged",
         "signups_expired",
         "password_resets_purged",
+        "invitations_purged",
         "notification_mails",
     }
 
