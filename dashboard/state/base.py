@@ -209,6 +209,9 @@ class _Entry:
     fn: Callable[..., Any]
     action: Action | None
     public_signature: inspect.Signature
+    # A side read that a page fires beside its load (the bell, a live follower, a drawer's panels): it
+    # must not wipe the message the load just showed, so it leaves the messages as they are.
+    quiet: bool = False
 
     def actor_of(self, state: Any) -> Actor | None:
         """Blocking: resolve the caller (only for @requires handlers)."""
@@ -246,7 +249,7 @@ class _Entry:
                 _report(state, exc.message)
                 return _Refused(None)
             inner_args = (actor, *args)
-        if isinstance(state, AuthState):
+        if isinstance(state, AuthState) and not self.quiet:
             state._clear_messages()  # each call shows its own outcome
         try:
             self.public_signature.bind(state, *args, **kwargs)
@@ -371,7 +374,9 @@ def _wrapper(entry: _Entry, background: bool) -> Callable[..., Any]:
     return plain
 
 
-def _guard(fn: Callable[..., Any], action: Action | None, *, background: bool = False) -> Callable[..., Any]:
+def _guard(
+    fn: Callable[..., Any], action: Action | None, *, background: bool = False, quiet: bool = False
+) -> Callable[..., Any]:
     """The wrapper behind both markers: `action` None means public (no actor)."""
     signature = inspect.signature(fn)
     params = list(signature.parameters.values())
@@ -385,7 +390,7 @@ def _guard(fn: Callable[..., Any], action: Action | None, *, background: bool = 
         hints = dict(fn.__annotations__)
     hints.pop("actor", None)
 
-    wrapper = functools.wraps(fn)(_wrapper(_Entry(fn, action, public_signature), background))
+    wrapper = functools.wraps(fn)(_wrapper(_Entry(fn, action, public_signature, quiet), background))
     del wrapper.__wrapped__  # Reflex must see the public signature, not the inner one
     wrapper.__signature__ = public_signature  # type: ignore[attr-defined]
     wrapper.__annotations__ = hints
@@ -408,11 +413,16 @@ def public(fn: F | None = None, /, *, background: bool = False) -> F | Callable[
     return typing.cast(F, _guard(fn, None, background=background))
 
 
-def requires(action: Action, *, background: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Resolve the Actor and check `action` before the handler runs; the body gets `(self, actor, ...)`."""
+def requires(
+    action: Action, *, background: bool = False, quiet: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Resolve the Actor and check `action` before the handler runs; the body gets `(self, actor, ...)`.
+
+    `quiet=True` for side reads fired beside a page's load (see `_Entry.quiet`): they keep the message
+    on screen instead of clearing it (their own errors are still reported)."""
     if not isinstance(action, Action):
         raise TypeError(f"@requires takes an Action, not {action!r}")
-    return lambda fn: _guard(fn, action, background=background)
+    return lambda fn: _guard(fn, action, background=background, quiet=quiet)
 
 
 class AuthState(rx.State):

@@ -19,7 +19,7 @@ TEAM_ROLES = ("manager", "worker", "client")  # the roles with notifications (th
 class BellState(AuthState):
     unread: int = 0
 
-    @requires(Action.NOTIFICATION_LIST)
+    @requires(Action.NOTIFICATION_LIST, quiet=True)
     def refresh(self, actor: Actor) -> None:
         with tenant_scope(actor) as session:
             count = work.unread_count(session, actor)

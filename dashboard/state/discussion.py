@@ -89,7 +89,7 @@ class TaskDiscussionState(AuthState):
         self.can_comment = actor.role in (Role.MANAGER, Role.WORKER)
         self.loaded = True
 
-    @requires(Action.COMMENT_LIST)
+    @requires(Action.COMMENT_LIST, quiet=True)
     def open(self, actor: Actor, task_id: str) -> None:
         """Show the discussion of `task_id` (another company's, a non-member's or no task: not found)."""
         self.loaded, self.editing, self.comments, self.history = False, "", [], []

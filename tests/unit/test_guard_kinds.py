@@ -178,6 +178,11 @@ def register() -> Iterator[Callable[[str, Callable[..., Any]], str]]:
 
 async def _process(event_name: str, payload: dict[str, Any], cookie: str | None) -> tuple[Outcome, int]:
     """Process one event of a connected tab; returns what the browser got and the loop's thread."""
+    return await _process_in_turn([(event_name, payload)], cookie)
+
+
+async def _process_in_turn(events: list[tuple[str, dict[str, Any]]], cookie: str | None) -> tuple[Outcome, int]:
+    """Process events of one connected tab one after the other (each finished before the next)."""
     browser = _Browser()
     manager = StateManagerMemory()
     processor = BaseStateEventProcessor().configure(state_manager=manager, event_namespace=browser)  # type: ignore[arg-type]
@@ -187,8 +192,9 @@ async def _process(event_name: str, payload: dict[str, Any], cookie: str | None)
     headers = {"user-agent": "guard-test"} | ({"cookie": f"wd_session={cookie}"} if cookie else {})
     router_data = {"pathname": "/team", "asPath": "/team", "query": {}, "headers": headers, "ip": "203.0.113.9"}
     async with processor:
-        future = await processor.enqueue(token, Event(name=event_name, payload=payload, router_data=router_data))
-        await asyncio.wait_for(future, timeout=20)
+        for event_name, payload in events:
+            future = await processor.enqueue(token, Event(name=event_name, payload=payload, router_data=router_data))
+            await asyncio.wait_for(future, timeout=20)
     return browser.outcome, threading.get_ident()
 
 
@@ -296,3 +302,17 @@ def test_background_needs_an_async_handler() -> None:
         requires(ACTION, background=True)(plain)
     with pytest.raises(TypeError, match="background handlers are async"):
         requires(ACTION, background=True)(generator)
+
+
+def side_read(self: Any, actor: Actor) -> None:
+    RAN.append(("side_read", threading.get_ident(), actor.full_name))
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_a_quiet_side_read_leaves_the_pages_message_on_screen(register: Any, quiet: bool) -> None:
+    """A page's load reports an error; the bell (or a live follower) fired beside it must not wipe it."""
+    load = _guarded(register, "plain")
+    side = register(f"side_read_{quiet}", requires(ACTION, quiet=quiet)(side_read))
+    outcome, _ = run_async(_process_in_turn([(load, {"fail": "not_found"}), (side, {})], "manager-session"))
+    assert [kind for kind, _, _ in RAN] == ["plain", "side_read"]
+    assert outcome.vars["error_key"] == ("error.not_found" if quiet else "")

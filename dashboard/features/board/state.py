@@ -558,7 +558,7 @@ class BoardState(AuthState):
             counts = work.column_counts(session, actor, project_id, self._filter)
         return ("cards", cards, counts)
 
-    @requires(Action.BOARD_VIEW, background=True)
+    @requires(Action.BOARD_VIEW, background=True, quiet=True)
     async def follow(self, actor: Actor, ticket: str) -> None:
         """Keep this viewer's board current until it loads another board, signs out or goes away."""
         async with self:

@@ -137,7 +137,7 @@ class FilesState(AuthState):
         self.files = []
         self._fill(actor, uuid_arg(self._route_param(PROJECT_PARAM)), None)
 
-    @requires(Action.FILE_VIEW)
+    @requires(Action.FILE_VIEW, quiet=True)
     def show_task(self, actor: Actor, project_id: str, task_id: str) -> None:
         """For the task drawer: the task's attachments (uploads then go to the task)."""
         task = uuid_arg(task_id)
